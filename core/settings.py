@@ -1,0 +1,134 @@
+"""The one settings object: every address, secret, limit and timeout, read from SMARTCOURSE_* env vars.
+
+Local defaults point at this machine; production overrides them through the environment
+(docker-compose, the Ray cluster config, KubeRay). Secrets have no default: the local stack
+writes a random one into `.smartcourse/.env`, which is git-ignored.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(".smartcourse")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SMARTCOURSE_", env_file=DATA_DIR / ".env", extra="ignore"
+    )
+
+    environment: Literal["local", "test", "production"] = "local"
+    data_dir: Path = DATA_DIR
+    log_level: str = "INFO"
+
+    # Servers this system talks to.
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/smartcourse"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "smartcourse"
+    temporal_ui_port: int = 8233
+    s3_endpoint_url: str = "http://127.0.0.1:9000"
+    s3_bucket: str = "smartcourse"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "smartcourse"
+    s3_secret_key: SecretStr = SecretStr("smartcourse-local")
+    content_store: Literal["postgres", "mongo"] = "postgres"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    mongo_database: str = "smartcourse"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "SmartCourse <no-reply@smartcourse.local>"
+    otlp_endpoint: str | None = None
+
+    # HTTP ingress and Ray.
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    ray_address: str | None = None
+    ray_dashboard_port: int = 8265
+    ray_metrics_export_port: int = 8266
+    ray_num_cpus: int | None = None
+    serve_max_ongoing_requests: int = 200
+    gateway_replicas: int = 1
+    service_replicas: int = 1
+    haproxy: bool = True
+    haproxy_stats_port: int = 8404
+    haproxy_metrics_port: int = 9101
+    # Token auth guards the dashboard on a shared cluster; the local one listens on loopback only.
+    ray_auth_mode: Literal["disabled", "token"] = "disabled"
+
+    # Identity.
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    bcrypt_rounds: int = 12
+    password_min_length: int = 8
+    password_max_length: int = 128
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_failure_window_seconds: int = 15 * 60
+
+    # Limits.
+    rate_limit_per_minute: int = 100
+    request_body_max_bytes: int = 1024 * 1024
+    material_max_bytes: int = 50 * 1024 * 1024
+    page_size_max: int = 100
+
+    # Cache TTLs (seed 6.2).
+    session_ttl_seconds: int = 24 * 3600
+    catalog_cache_ttl_seconds: int = 5 * 60
+    course_cache_ttl_seconds: int = 10 * 60
+    progress_cache_ttl_seconds: int = 5 * 60
+    user_cache_ttl_seconds: int = 15 * 60
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    # Virtual actors.
+    shard_count: int = 4
+    entity_idle_seconds: float = 600.0
+    shard_call_timeout_seconds: float = 10.0
+
+    # Outbox and consumers.
+    outbox_poll_seconds: float = 0.5
+    outbox_batch_size: int = 500
+    outbox_retention_days: int = 30
+    consumer_max_attempts: int = 5
+    consumer_backoff_initial_seconds: float = 1.0
+    consumer_backoff_max_seconds: float = 60.0
+
+    # Celery (seed 6.1: 3 attempts, 60 s / 300 s / 900 s).
+    celery_retry_delays_seconds: list[int] = Field(default_factory=lambda: [60, 300, 900])
+    reminder_inactive_days: int = 7
+
+    dependency_timeout_seconds: float = 2.0
+
+    def require_jwt_secret(self) -> str:
+        """The signing secret, or a startup error that names the missing variable."""
+        if self.jwt_secret is None or not self.jwt_secret.get_secret_value():
+            raise RuntimeError(
+                "SMARTCOURSE_JWT_SECRET is not set: export it, or run `smartcourse up`, "
+                "which writes a random one into .smartcourse/.env"
+            )
+        return self.jwt_secret.get_secret_value()
+
+
+def host_port(address: str, default_port: int) -> tuple[str, int]:
+    """Split `host:port` or a URL into its host and port."""
+    parts = urlsplit(address if "://" in address else f"//{address}")
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

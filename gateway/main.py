@@ -1,0 +1,46 @@
+"""The gateway ingress deployment and the one function that builds the Serve application graph.
+
+`serve run gateway.main:build_app` and `smartcourse up` both use `build_app`; nothing imports
+this module (the CLI refers to it by import path), so the layering of DESIGN.md holds.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from core.logs import configure_logging
+from core.settings import Settings, get_settings
+from gateway.context import GatewayContext, install
+from gateway.errors import install_error_handlers
+from gateway.observability import RequestContextMiddleware
+from gateway.routes import ops
+
+app = FastAPI(
+    title="SmartCourse API",
+    version="0.1.0",
+    description="Courses, enrollment, progress, certificates, notifications and analytics.",
+)
+install_error_handlers(app)
+app.add_middleware(RequestContextMiddleware)
+for module in (ops,):
+    app.include_router(module.router)
+
+
+@serve.deployment(name="gateway")
+@serve.ingress(app)
+class Gateway:
+    def __init__(self, settings: Settings, services: dict[str, Any]) -> None:
+        configure_logging(settings.log_level)
+        install(GatewayContext(settings=settings, services=services))
+
+
+def build_app(args: dict[str, Any] | None = None) -> Application:
+    """Bind every service deployment and the gateway into one application."""
+    settings: Settings = (args or {}).get("settings") or get_settings()
+    ongoing = settings.serve_max_ongoing_requests
+    services: dict[str, Any] = {}
+    return Gateway.options(
+        num_replicas=settings.gateway_replicas, max_ongoing_requests=ongoing
+    ).bind(settings, services)

@@ -1,0 +1,1 @@
+"""FastAPI routers, one module a resource; thin routes that validate, call one service, map errors."""

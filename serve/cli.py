@@ -1,0 +1,141 @@
+"""The `smartcourse` command: `up` runs the whole system locally, `down` stops it, `migrate`
+brings the database schema to head, `create-admin` makes an administrator."""
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.logs import configure_logging
+from core.settings import Settings, get_settings
+from serve import runtime
+from serve.stack import LocalStack, MissingDependencies
+from storage import migrate
+
+log = logging.getLogger("smartcourse")
+PID_FILE = "up.pid"
+
+
+def ensure_local_secret(settings: Settings) -> Settings:
+    """Give a fresh checkout a random JWT secret in the git-ignored `.smartcourse/.env`."""
+    if settings.jwt_secret is not None:
+        return settings
+    env_file = Path(settings.data_dir) / ".env"
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    with env_file.open("a") as out:
+        out.write(f"SMARTCOURSE_JWT_SECRET={secrets.token_urlsafe(48)}\n")
+    env_file.chmod(0o600)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+class Steps:
+    """Numbered progress lines with timings, so a slow step is visible while it runs."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.started = total, 0, time.perf_counter()
+
+    def run[T](self, title: str, action: Callable[[], T]) -> T:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {title} ...", flush=True)
+        began = time.perf_counter()
+        result = action()
+        print(f"      done in {time.perf_counter() - began:.1f}s", flush=True)
+        return result
+
+    def note(self, line: str) -> None:
+        print(f"      {line}", flush=True)
+
+
+def urls(settings: Settings) -> list[str]:
+    base = settings.public_base_url
+    return [
+        f"API docs        {base}/docs",
+        f"API             {base}/  (health {base}/healthz, readiness {base}/readyz)",
+        f"Metrics         {base}/metrics",
+        f"Ray dashboard   http://127.0.0.1:{settings.ray_dashboard_port}",
+        f"Temporal UI     http://127.0.0.1:{settings.temporal_ui_port}",
+    ]
+
+
+def wait_for_stop() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def up(settings: Settings) -> int:
+    settings = ensure_local_secret(settings)
+    pid_file = Path(settings.data_dir) / PID_FILE
+    stack = LocalStack(settings)
+    steps = Steps(4)
+    try:
+        steps.run("local servers (PostgreSQL, Redis, RabbitMQ, broker, Temporal, S3)",
+                  lambda: stack.start(progress=steps.note))
+        steps.run("database migrations", lambda: migrate.upgrade(settings))
+        steps.run("Ray", lambda: runtime.start_ray(settings))
+        steps.run("Serve application", lambda: runtime.deploy(settings))
+        pid_file.write_text(str(os.getpid()))
+        print("\n".join(["", *urls(settings), ""]), flush=True)
+        print(f"SmartCourse is ready in {time.perf_counter() - steps.started:.1f}s. "
+              "Ctrl-C (or `smartcourse down`) stops it.", flush=True)
+        wait_for_stop()
+        print("stopping ...", flush=True)
+        return 0
+    except MissingDependencies as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
+    finally:
+        pid_file.unlink(missing_ok=True)
+        runtime.shutdown(settings)
+        stack.stop()
+
+
+def down(settings: Settings) -> int:
+    """Stop a running `smartcourse up` (the same as Ctrl-C in its terminal)."""
+    pid_file = Path(settings.data_dir) / PID_FILE
+    if not pid_file.exists():
+        print("smartcourse is not running (no .smartcourse/up.pid)")
+        return 0
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    print("stopped" if not pid_file.exists() else f"process {pid} did not stop within 60s")
+    return 0 if not pid_file.exists() else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="smartcourse", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="run the whole system locally until Ctrl-C")
+    commands.add_parser("down", help="stop a running `smartcourse up`")
+    commands.add_parser("migrate", help="create the database if needed and migrate it to head")
+    return root
+
+
+def migrate_only(settings: Settings) -> int:
+    migrate.upgrade(settings)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings], int]] = {"up": up, "down": down, "migrate": migrate_only}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return COMMANDS[args.command](settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

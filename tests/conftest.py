@@ -1,0 +1,132 @@
+"""Session fixtures: real servers, started once per test session, torn down to what was there.
+
+Layers, each started only when a test asks for it:
+- `settings`: a test configuration on free ports with its own database and Redis db.
+- `database`: that database, migrated (dropped at the end).
+- `servers`: the broker, Temporal and S3 as child processes (PostgreSQL, Redis and RabbitMQ
+  are reused from the machine).
+- `system`: Ray + the Serve application; e2e tests call `system.base_url` over real HTTP.
+"""
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from core.settings import Settings, get_settings
+from serve import runtime
+from serve.stack import LocalStack
+from storage import migrate
+from storage.db import Database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_environment(data_dir: Path) -> dict[str, str]:
+    run = f"{os.getpid()}"
+    http_port = free_port()
+    return {
+        "SMARTCOURSE_ENVIRONMENT": "test",
+        "SMARTCOURSE_DATA_DIR": str(data_dir),
+        "SMARTCOURSE_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/smartcourse_test_{run}",
+        "SMARTCOURSE_REDIS_URL": f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}",
+        "SMARTCOURSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+        "SMARTCOURSE_KAFKA_TOPIC_PREFIX": f"t{run}.",
+        "SMARTCOURSE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "SMARTCOURSE_TEMPORAL_UI_PORT": str(free_port()),
+        "SMARTCOURSE_TEMPORAL_TASK_QUEUE": f"smartcourse-test-{run}",
+        "SMARTCOURSE_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "SMARTCOURSE_SMTP_PORT": str(free_port()),
+        "SMARTCOURSE_HTTP_PORT": str(http_port),
+        "SMARTCOURSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
+        "SMARTCOURSE_RAY_DASHBOARD_PORT": str(free_port()),
+        "SMARTCOURSE_RAY_METRICS_EXPORT_PORT": str(free_port()),
+        "SMARTCOURSE_HAPROXY_STATS_PORT": str(free_port()),
+        "SMARTCOURSE_HAPROXY_METRICS_PORT": str(free_port()),
+        "SMARTCOURSE_JWT_SECRET": secrets.token_urlsafe(32),
+        # Tests exercise the bcrypt path, not its cost; cost 12 is the production default.
+        "SMARTCOURSE_BCRYPT_ROUNDS": "4",
+        "SMARTCOURSE_RAY_NUM_CPUS": "4",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    env = test_environment(tmp_path_factory.mktemp("smartcourse"))
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    yield get_settings()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Settings]:
+    """The test database at the newest migration; dropped when the session ends."""
+    asyncio.run(migrate.drop_database(settings.database_url))
+    migrate.upgrade(settings)
+    yield settings
+    asyncio.run(migrate.drop_database(settings.database_url))
+
+
+@pytest.fixture(scope="session")
+async def db(database: Settings) -> AsyncIterator[Database]:
+    handle = Database(database)
+    yield handle
+    await handle.dispose()
+
+
+@pytest.fixture(scope="session")
+async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(settings.redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def servers(settings: Settings) -> Iterator[LocalStack]:
+    stack = LocalStack(settings, ephemeral=True, headless=True)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@dataclass
+class System:
+    settings: Settings
+    base_url: str
+
+
+@pytest.fixture(scope="session")
+def system(database: Settings, servers: LocalStack) -> Iterator[System]:
+    """The whole system: Ray, the Serve application and its workers, against real servers."""
+    runtime.start_ray(database)
+    try:
+        runtime.deploy(database)
+        yield System(settings=database, base_url=f"http://127.0.0.1:{database.http_port}")
+    finally:
+        runtime.shutdown(database)
+
+
+@pytest.fixture(scope="session")
+async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as http:
+        yield http

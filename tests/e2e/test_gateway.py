@@ -1,0 +1,76 @@
+"""The gateway skeleton over real HTTP: health, readiness, docs, metrics and the error envelope."""
+
+import httpx
+
+from serve.stack import LocalStack
+from tests.conftest import System
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    return error
+
+
+async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_lists_every_dependency_as_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    dependencies = response.json()["dependencies"]
+    assert set(dependencies) == {"postgres", "redis", "rabbitmq", "kafka", "temporal", "s3"}
+    assert set(dependencies.values()) == {"ok"}
+
+
+async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["info"]["title"] == "SmartCourse API"
+    assert "/healthz" in spec["paths"]
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+async def test_unknown_path_answers_404_envelope(client: httpx.AsyncClient) -> None:
+    assert_envelope(await client.get("/no/such/path"), 404, "not_found")
+
+
+async def test_wrong_method_answers_405_envelope(client: httpx.AsyncClient) -> None:
+    assert_envelope(await client.delete("/healthz"), 405, "method_not_allowed")
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    own = await client.get("/healthz", headers={"x-request-id": "trace-me-123"})
+    assert own.headers["x-request-id"] == "trace-me-123"
+    generated = await client.get("/no/such/path")
+    assert generated.headers.get("x-request-id")
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/no/such/path/42")
+    text = (await client.get("/metrics")).text
+    assert 'smartcourse_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="unmatched"' in text
+    assert "/no/such/path/42" not in text
+
+
+async def test_readyz_names_a_stopped_dependency(
+    client: httpx.AsyncClient, servers: LocalStack, system: System
+) -> None:
+    servers.stop_server("kafka")
+    try:
+        response = await client.get("/readyz")
+        error = assert_envelope(response, 503, "dependency_unavailable")
+        assert "kafka" in error["message"]
+        assert error["details"]["kafka"] != "ok"
+        assert error["details"]["postgres"] == "ok"
+        assert response.headers["retry-after"]
+    finally:
+        servers.start()
+    assert (await client.get("/readyz")).status_code == 200
