@@ -1,4 +1,5 @@
-"""Domain errors: one base with an HTTP status and a slug, mapped to the error envelope once, in the gateway."""
+"""Domain errors: one base with an HTTP status and a slug, mapped to the error envelope once,
+in the gateway."""
 
 from typing import Any
 

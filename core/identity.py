@@ -1,4 +1,5 @@
-"""Who is calling: roles and the typed principal the gateway hands to services after verifying a JWT."""
+"""Who is calling: roles and the typed principal the gateway hands to services after it has
+verified a JWT."""
 
 from dataclasses import dataclass
 from enum import StrEnum

@@ -1,4 +1,5 @@
-"""The one settings object: every address, secret, limit and timeout, read from SMARTCOURSE_* env vars.
+"""The one settings object: every address, secret, limit and timeout, read from SMARTCOURSE_*
+env vars.
 
 Local defaults point at this machine; production overrides them through the environment
 (docker-compose, the Ray cluster config, KubeRay). Secrets have no default: the local stack
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis is on every request's path; a hung server must cost milliseconds, not seconds.
+    redis_timeout_seconds: float = 0.5
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
@@ -73,14 +76,14 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     bcrypt_rounds: int = 12
-    password_min_length: int = 8
-    password_max_length: int = 128
     login_failures_per_account: int = 5
     login_failures_per_ip: int = 20
     login_failure_window_seconds: int = 15 * 60
 
     # Limits.
     rate_limit_per_minute: int = 100
+    # Only behind a proxy that appends the client address to X-Forwarded-For; else spoofable.
+    trust_forwarded_for: bool = False
     request_body_max_bytes: int = 1024 * 1024
     material_max_bytes: int = 50 * 1024 * 1024
     page_size_max: int = 100

@@ -43,7 +43,10 @@ def domain_error_response(error: DomainError) -> JSONResponse:
 
 def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"field": ".".join(str(part) for part in err["loc"] if part != "body"), "message": err["msg"]}
+        {
+            "field": ".".join(str(part) for part in err["loc"] if part != "body"),
+            "message": err["msg"],
+        }
         for err in exc.errors()
     ]
 
@@ -66,7 +69,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         if any(err.get("type") == "json_invalid" for err in exc.errors()):
             return envelope(400, "malformed_json", "The request body is not valid JSON")
-        return envelope(422, "validation_error", "Request validation failed", validation_details(exc))
+        return envelope(
+            422, "validation_error", "Request validation failed", validation_details(exc)
+        )
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:

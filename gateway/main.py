@@ -15,7 +15,8 @@ from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.observability import RequestContextMiddleware
-from gateway.routes import ops
+from gateway.routes import auth, ops, users
+from serve.users import UsersService
 
 app = FastAPI(
     title="SmartCourse API",
@@ -24,7 +25,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 app.add_middleware(RequestContextMiddleware)
-for module in (ops,):
+for module in (ops, auth, users):
     app.include_router(module.router)
 
 
@@ -41,6 +42,9 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     settings: Settings = (args or {}).get("settings") or get_settings()
     ongoing = settings.serve_max_ongoing_requests
     services: dict[str, Any] = {}
+    services["users"] = UsersService.options(
+        num_replicas=settings.service_replicas, max_ongoing_requests=ongoing
+    ).bind(settings)
     return Gateway.options(
         num_replicas=settings.gateway_replicas, max_ongoing_requests=ongoing
     ).bind(settings, services)

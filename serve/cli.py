@@ -2,6 +2,8 @@
 brings the database schema to head, `create-admin` makes an administrator."""
 
 import argparse
+import asyncio
+import getpass
 import logging
 import os
 import secrets
@@ -11,15 +13,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from serve import runtime
 from serve.stack import LocalStack, MissingDependencies
 from storage import migrate
+from storage.health import probe_all
 
 log = logging.getLogger("smartcourse")
 PID_FILE = "up.pid"
+T = TypeVar("T")
 
 
 def ensure_local_secret(settings: Settings) -> Settings:
@@ -41,7 +46,7 @@ class Steps:
     def __init__(self, total: int) -> None:
         self.total, self.done, self.started = total, 0, time.perf_counter()
 
-    def run[T](self, title: str, action: Callable[[], T]) -> T:
+    def run(self, title: str, action: Callable[[], T]) -> T:
         self.done += 1
         print(f"[{self.done}/{self.total}] {title} ...", flush=True)
         began = time.perf_counter()
@@ -71,21 +76,42 @@ def wait_for_stop() -> None:
     stop.wait()
 
 
-def up(settings: Settings) -> int:
+def wait_for_servers(settings: Settings, deadline_seconds: float = 120.0) -> None:
+    """On a cluster the servers are someone else's: wait until every one answers."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        down = {k: v for k, v in asyncio.run(probe_all(settings)).items() if v is not None}
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise MissingDependencies(f"not reachable: {down}")
+        time.sleep(1.0)
+
+
+def up(settings: Settings, local_servers: bool = True) -> int:
     settings = ensure_local_secret(settings)
     pid_file = Path(settings.data_dir) / PID_FILE
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(settings)
     steps = Steps(4)
     try:
-        steps.run("local servers (PostgreSQL, Redis, RabbitMQ, broker, Temporal, S3)",
-                  lambda: stack.start(progress=steps.note))
+        if local_servers:
+            steps.run(
+                "local servers (PostgreSQL, Redis, RabbitMQ, broker, Temporal, S3)",
+                lambda: stack.start(progress=steps.note),
+            )
+        else:
+            steps.run("waiting for the configured servers", lambda: wait_for_servers(settings))
         steps.run("database migrations", lambda: migrate.upgrade(settings))
         steps.run("Ray", lambda: runtime.start_ray(settings))
         steps.run("Serve application", lambda: runtime.deploy(settings))
         pid_file.write_text(str(os.getpid()))
         print("\n".join(["", *urls(settings), ""]), flush=True)
-        print(f"SmartCourse is ready in {time.perf_counter() - steps.started:.1f}s. "
-              "Ctrl-C (or `smartcourse down`) stops it.", flush=True)
+        print(
+            f"SmartCourse is ready in {time.perf_counter() - steps.started:.1f}s. "
+            "Ctrl-C (or `smartcourse down`) stops it.",
+            flush=True,
+        )
         wait_for_stop()
         print("stopping ...", flush=True)
         return 0
@@ -116,9 +142,21 @@ def down(settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="smartcourse", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="run the whole system locally until Ctrl-C")
+    run = commands.add_parser("up", help="run the whole system until Ctrl-C")
+    run.add_argument(
+        "--no-local-servers",
+        dest="local_servers",
+        action="store_false",
+        help="use the servers the settings name (a cluster) instead of starting local ones",
+    )
     commands.add_parser("down", help="stop a running `smartcourse up`")
     commands.add_parser("migrate", help="create the database if needed and migrate it to head")
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an administrator (password from SMARTCOURSE_ADMIN_PASSWORD or a prompt)",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--full-name", required=True)
     return root
 
 
@@ -127,14 +165,31 @@ def migrate_only(settings: Settings) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Settings], int]] = {"up": up, "down": down, "migrate": migrate_only}
+def create_admin(settings: Settings, email: str, full_name: str) -> int:
+    """Never from argv: a password there is visible to every user of the machine (`ps`)."""
+    from core.errors import DomainError
+    from serve.users import create_admin as add_admin
+
+    password = os.environ.get("SMARTCOURSE_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = asyncio.run(add_admin(settings, email, full_name, password))
+    except DomainError as error:
+        print(f"error: {error.message} {error.details or ''}".rstrip(), file=sys.stderr)
+        return 1
+    print(f"created admin id={user['id']} email={user['email']}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
-    return COMMANDS[args.command](settings)
+    if args.command == "up":
+        return up(settings, local_servers=args.local_servers)
+    if args.command == "create-admin":
+        return create_admin(settings, args.email, args.full_name)
+    commands: dict[str, Callable[[Settings], int]] = {"down": down, "migrate": migrate_only}
+    return commands[args.command](settings)
 
 
 if __name__ == "__main__":

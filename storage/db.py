@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from core.events import EventEnvelope
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from core.events import EventEnvelope
 from core.settings import Settings
 from storage.outbox import add_events
 

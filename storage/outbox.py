@@ -2,10 +2,10 @@
 
 from collections.abc import Iterable
 
-from core.events import EventEnvelope, topic_for
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.events import EventEnvelope, topic_for
 from storage.models.outbox import OutboxEvent
 
 

@@ -23,7 +23,9 @@ async def readyz(ctx: GatewayContext = Depends(context)) -> JSONResponse:
     if not down:
         return JSONResponse({"status": "ready", "dependencies": dependencies})
     message = "Unavailable: " + ", ".join(sorted(down))
-    body = {"error": {"code": "dependency_unavailable", "message": message, "details": dependencies}}
+    body = {
+        "error": {"code": "dependency_unavailable", "message": message, "details": dependencies}
+    }
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 

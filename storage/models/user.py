@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,6 +11,11 @@ from storage.models.base import Base, Timestamped
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('student', 'instructor', 'admin')", name="role"),
+        CheckConstraint("email = lower(email)", name="email_normalised"),
+    )
+
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # Stored normalised (lower-case), so uniqueness is case-insensitive.
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -33,7 +38,9 @@ class InstructorProfile(Timestamped, Base):
 
 
 class RefreshToken(Timestamped, Base):
-    """A refresh token, stored as its SHA-256; `family_id` ties the rotations of one login."""
+    """A refresh token, stored as its SHA-256; `family_id` ties the rotations of one login and
+    is the `sid` claim of that session's access tokens. Using a token sets `used_at`; presenting
+    a used one again revokes the family (`revoked_at`)."""
 
     __tablename__ = "refresh_tokens"
 

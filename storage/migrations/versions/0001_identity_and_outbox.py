@@ -57,6 +57,10 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
+        sa.CheckConstraint(
+            "role IN ('student', 'instructor', 'admin')", name=op.f("ck_users_role")
+        ),
+        sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_normalised")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )

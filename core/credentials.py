@@ -1,0 +1,57 @@
+"""Credential rules: email normalisation and syntax, password length, and password hashing.
+
+Passwords are 8..128 characters (API.md). They are hashed with passlib's `bcrypt_sha256`:
+bcrypt at the configured cost over a SHA-256 pre-hash, because plain bcrypt silently ignores
+everything after 72 bytes and a 128-character password may be up to 512 UTF-8 bytes.
+Hashing is CPU-bound by design; async callers run it in a thread.
+"""
+
+import re
+
+from passlib.context import CryptContext
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+EMAIL_MAX_LENGTH = 254
+# Deliberately permissive: one @, no spaces, a dotted domain. Deliverability is not our check.
+EMAIL_SYNTAX = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+
+
+def normalise_email(email: str) -> str:
+    """Trimmed and lower-cased, so uniqueness and login are case-insensitive."""
+    return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """Why a normalised email is unacceptable, or None."""
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"must be at most {EMAIL_MAX_LENGTH} characters"
+    if not EMAIL_SYNTAX.fullmatch(email):
+        return "is not a valid email address"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is unacceptable, or None."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"must be at least {PASSWORD_MIN_LENGTH} characters"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"must be at most {PASSWORD_MAX_LENGTH} characters"
+    return None
+
+
+class PasswordHasher:
+    def __init__(self, rounds: int) -> None:
+        self._context = CryptContext(schemes=["bcrypt_sha256"], bcrypt_sha256__rounds=rounds)
+        # Verified against when the email is unknown, so both failures cost the same time.
+        self._dummy_hash = self._context.hash("dummy-password-for-timing")
+
+    def hash(self, password: str) -> str:
+        return self._context.hash(password)
+
+    def verify(self, password: str, password_hash: str | None) -> bool:
+        """Whether `password` matches; with no hash, burns the same time and answers False."""
+        if password_hash is None:
+            self._context.verify(password, self._dummy_hash)
+            return False
+        return self._context.verify(password, password_hash)

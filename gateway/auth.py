@@ -1,0 +1,91 @@
+"""Authentication at the gateway, the only place JWTs are verified, and the per-caller rate limit.
+
+Routes declare who may call them with one dependency:
+- `current_principal`: a valid bearer token is required (401 otherwise) → `Principal`;
+- `optional_principal`: anonymous callers are welcome, a token when present must be valid
+  → `Principal | None`;
+- `rate_limit`: public routes with no principal at all (register, login, refresh, verify).
+Each of them also applies the rate limit (100/min per user and route, per client IP when
+anonymous) and, for tokens, the session-revocation check, in a single Redis round trip. Use
+exactly one of them per route, so a request is counted once.
+"""
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from core.errors import RateLimited, Unauthorized
+from core.identity import Principal
+from core.settings import Settings
+from core.tokens import verify_access_token
+from gateway.context import GatewayContext, context
+from storage.keyvalue import connect_redis
+from storage.ratelimit import AccessGate
+
+# tokenUrl makes /docs "Authorize" post the OAuth2 password form to /auth/login.
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+
+_gate: AccessGate | None = None
+
+
+def access_gate(settings: Settings) -> AccessGate:
+    """The replica's gate, created on first use inside the replica's event loop."""
+    global _gate
+    if _gate is None:
+        _gate = AccessGate(connect_redis(settings), settings.rate_limit_per_minute)
+    return _gate
+
+
+def client_ip(request: Request, settings: Settings) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        # The proxy we trust appends the address it saw; earlier entries are client-supplied.
+        last_hop = forwarded.rsplit(",", 1)[-1].strip()
+        if last_hop:
+            return last_hop
+    return request.client.host if request.client else "unknown"
+
+
+def endpoint_of(request: Request) -> str:
+    """The route template (e.g. `/users/{user_id}`), never the raw path."""
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+async def admit(
+    request: Request, settings: Settings, subject: str, session_id: str | None = None
+) -> None:
+    admission = await access_gate(settings).admit(subject, endpoint_of(request), session_id)
+    if admission.session_revoked:
+        raise Unauthorized("The session has ended; log in again")
+    if not admission.allowed:
+        raise RateLimited("Too many requests; slow down", retry_after=admission.retry_after)
+
+
+async def rate_limit(request: Request, ctx: GatewayContext = Depends(context)) -> None:
+    """Rate-limit an anonymous route by client IP."""
+    await admit(request, ctx.settings, f"ip:{client_ip(request, ctx.settings)}")
+
+
+async def current_principal(
+    request: Request,
+    token: str | None = Depends(bearer),
+    ctx: GatewayContext = Depends(context),
+) -> Principal:
+    """The verified caller; 401 without a valid, unrevoked bearer token."""
+    if not token:
+        raise Unauthorized("A bearer token is required")
+    claims = verify_access_token(ctx.settings.require_jwt_secret(), token)
+    await admit(request, ctx.settings, str(claims.user_id), claims.session_id)
+    return claims.principal
+
+
+async def optional_principal(
+    request: Request,
+    token: str | None = Depends(bearer),
+    ctx: GatewayContext = Depends(context),
+) -> Principal | None:
+    """The verified caller, or None for an anonymous request; a bad token is still a 401."""
+    if not token:
+        await rate_limit(request, ctx)
+        return None
+    return await current_principal(request, token, ctx)

@@ -1,0 +1,40 @@
+"""The Redis connection of a process, and the one way a Redis failure is tolerated (fail open).
+
+Redis holds only derived, short-lived state here (rate-limit windows, revocation markers,
+login-failure counters, caches), so an outage degrades protection instead of taking the API
+down. Every such degradation is logged and counted in `smartcourse_redis_fail_open_total`.
+"""
+
+import logging
+
+import redis.asyncio as aioredis
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FAIL_OPEN = Counter(
+    "smartcourse_redis_fail_open_total",
+    "Checks that let a request through because Redis did not answer",
+    ["check"],
+)
+# What a Redis call can raise when the server is down, slow or gone mid-reply.
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+def connect_redis(settings: Settings) -> aioredis.Redis:
+    """A pooled client with short timeouts, so a hung Redis costs a request milliseconds."""
+    return aioredis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        decode_responses=True,
+    )
+
+
+def fail_open(check: str, error: BaseException) -> None:
+    """Record that `check` was skipped because Redis failed."""
+    FAIL_OPEN.labels(check).inc()
+    log.warning("event=redis_fail_open check=%s error=%s", check, type(error).__name__)
