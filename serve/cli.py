@@ -119,9 +119,10 @@ def up(settings: Settings, local_servers: bool = True) -> int:
         print(f"error: {missing}", file=sys.stderr)
         return 2
     finally:
-        pid_file.unlink(missing_ok=True)
         runtime.shutdown(settings)
         stack.stop()
+        # Last, so `smartcourse down` returns only once everything has stopped.
+        pid_file.unlink(missing_ok=True)
 
 
 def down(settings: Settings) -> int:
