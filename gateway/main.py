@@ -14,6 +14,7 @@ from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
+from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
 from gateway.routes import auth, ops, users
 from serve.users import UsersService
@@ -24,6 +25,7 @@ app = FastAPI(
     description="Courses, enrollment, progress, certificates, notifications and analytics.",
 )
 install_error_handlers(app)
+app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().request_body_max_bytes)
 app.add_middleware(RequestContextMiddleware)
 for module in (ops, auth, users):
     app.include_router(module.router)

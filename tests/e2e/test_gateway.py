@@ -44,6 +44,32 @@ async def test_wrong_method_answers_405_envelope(client: httpx.AsyncClient) -> N
     assert_envelope(await client.delete("/healthz"), 405, "method_not_allowed")
 
 
+async def test_a_body_over_the_limit_answers_413_envelope(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    body = b"x" * (system.settings.request_body_max_bytes + 1)
+    response = await client.post(
+        "/auth/register", content=body, headers={"content-type": "application/json"}
+    )
+    assert_envelope(response, 413, "payload_too_large")
+
+
+async def test_a_chunked_body_over_the_limit_answers_413_envelope(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    chunk = b"x" * 65536
+    chunks = system.settings.request_body_max_bytes // len(chunk) + 2
+
+    async def body():  # no Content-Length: httpx sends it chunked
+        for _ in range(chunks):
+            yield chunk
+
+    response = await client.post(
+        "/auth/register", content=body(), headers={"content-type": "application/json"}
+    )
+    assert_envelope(response, 413, "payload_too_large")
+
+
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
     own = await client.get("/healthz", headers={"x-request-id": "trace-me-123"})
     assert own.headers["x-request-id"] == "trace-me-123"
