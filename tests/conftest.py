@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from core.settings import Settings, get_settings
 from serve import runtime
@@ -90,15 +89,6 @@ async def db(database: Settings) -> AsyncIterator[Database]:
     handle = Database(database)
     yield handle
     await handle.dispose()
-
-
-@pytest.fixture(scope="session")
-async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(settings.redis_url)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 @pytest.fixture(scope="session")
