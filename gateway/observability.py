@@ -19,7 +19,7 @@ REQUESTS = Counter(
 LATENCY = Histogram(
     "smartcourse_http_request_duration_seconds",
     "HTTP request latency",
-    ["method", "route"],
+    ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
 )
 REQUEST_ID_HEADER = b"x-request-id"
@@ -62,5 +62,5 @@ class RequestContextMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "-")
             REQUESTS.labels(method, template, str(status)).inc()
-            LATENCY.labels(method, template).observe(time.perf_counter() - started)
+            LATENCY.labels(method, template, str(status)).observe(time.perf_counter() - started)
             request_id.reset(token)

@@ -83,6 +83,10 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'smartcourse_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="unmatched"' in text
+    assert (
+        'smartcourse_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}'
+        in text
+    )
     assert "/no/such/path/42" not in text
 
 
