@@ -115,10 +115,6 @@ def topic_for(event_type: str) -> str:
         raise ValidationFailed(f"unknown event type {event_type!r}") from None
 
 
-def dead_letter_topic(topic: str) -> str:
-    return f"{topic}.dlq"
-
-
 def make_event(type_: str, subject: str, data: BaseModel, source: str) -> EventEnvelope:
     """An envelope for `data`, which must be the registered model of `type_`."""
     expected = EVENT_DATA.get(type_)
@@ -129,10 +125,20 @@ def make_event(type_: str, subject: str, data: BaseModel, source: str) -> EventE
     )
 
 
+REQUIRED_ON_RECEIPT = frozenset(EventEnvelope.model_fields)
+
+
 def parse_event(raw: bytes | str | dict[str, Any]) -> EventEnvelope:
     """Validate an envelope and its data against the registered model of its type."""
     try:
         payload = raw if isinstance(raw, dict) else json.loads(raw)
+        if not isinstance(payload, dict):
+            raise ValidationFailed("malformed event", details="not a JSON object")
+        # Defaults serve producers; a received event must carry its own id and time, or a
+        # redelivery would look like a new event to an idempotent consumer.
+        missing = REQUIRED_ON_RECEIPT - payload.keys()
+        if missing:
+            raise ValidationFailed("malformed event", details=f"missing {sorted(missing)}")
         event = EventEnvelope.model_validate(payload)
         model = EVENT_DATA.get(event.type)
         if model is None:

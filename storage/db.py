@@ -1,6 +1,5 @@
 """Async SQLAlchemy engine, sessions and the unit of work (rolls back unless told to commit)."""
 
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
@@ -56,10 +55,6 @@ class UnitOfWork:
         await add_events(self.session, self._events)
         self._events = []
         await self.session.commit()
-
-    @property
-    def pending_events(self) -> Sequence[EventEnvelope]:
-        return tuple(self._events)
 
 
 class Database:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from core.settings import Settings, get_settings
 from serve import runtime
@@ -77,11 +78,17 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def database(settings: Settings) -> Iterator[Settings]:
-    """The test database at the newest migration; dropped when the session ends."""
+    """The test database at the newest migration, with an empty Redis db beside it (cached
+    rows of an earlier run's database would otherwise match this run's ids); both are cleared
+    when the session ends."""
+    cache = redis.Redis.from_url(settings.redis_url)
+    cache.flushdb()
     asyncio.run(migrate.drop_database(settings.database_url))
     migrate.upgrade(settings)
     yield settings
     asyncio.run(migrate.drop_database(settings.database_url))
+    cache.flushdb()
+    cache.close()
 
 
 @pytest.fixture(scope="session")
