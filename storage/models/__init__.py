@@ -1,7 +1,34 @@
 """ORM models, one module a concept; importing the package registers every table on `Base`."""
 
 from storage.models.base import Base
+from storage.models.course import (
+    ContentChunk,
+    Course,
+    CoursePrerequisite,
+    Lesson,
+    Material,
+    Module,
+    PublishFailure,
+)
+from storage.models.enrollment import Enrollment, LessonCompletion, Notification, QuizAttempt
 from storage.models.outbox import OutboxEvent
 from storage.models.user import InstructorProfile, RefreshToken, User
 
-__all__ = ["Base", "InstructorProfile", "OutboxEvent", "RefreshToken", "User"]
+__all__ = [
+    "Base",
+    "ContentChunk",
+    "Course",
+    "CoursePrerequisite",
+    "Enrollment",
+    "InstructorProfile",
+    "Lesson",
+    "LessonCompletion",
+    "Material",
+    "Module",
+    "Notification",
+    "OutboxEvent",
+    "PublishFailure",
+    "QuizAttempt",
+    "RefreshToken",
+    "User",
+]
