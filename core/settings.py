@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     ray_num_cpus: int | None = None
     serve_max_ongoing_requests: int = 200
     gateway_replicas: int = 1
+    # Replicas wait on I/O; a fraction of a CPU each lets every deployment fit on 2 cores.
+    replica_cpus: float = 0.25
     service_replicas: int = 1
     haproxy: bool = True
     haproxy_stats_port: int = 8404
@@ -98,6 +100,8 @@ class Settings(BaseSettings):
 
     # Virtual actors.
     shard_count: int = 4
+    # Each shard keeps its own small pool; group commit needs one connection at a time.
+    shard_db_pool_size: int = 3
     entity_idle_seconds: float = 600.0
     shard_call_timeout_seconds: float = 10.0
 

@@ -1,6 +1,7 @@
 """Request body size limit with the API's error envelope (413), before the body is read."""
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,16 +12,20 @@ class BodyLimitMiddleware:
     """Refuses a declared Content-Length over the limit at once; a chunked body is counted as
     it arrives and refused when it passes the limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    # Course materials are uploaded as multipart files with their own, larger cap.
+    UPLOADS = re.compile(r"^/courses/[^/]+/materials/?$")
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
+        self.app, self.max_bytes, self.upload_max_bytes = app, max_bytes, upload_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_max_bytes if self.UPLOADS.match(scope["path"]) else self.max_bytes
         declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self.refuse(send, limit)
             return
         seen, refused = 0, False
 
@@ -30,9 +35,9 @@ class BodyLimitMiddleware:
             nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes and not refused:
+            if seen > limit and not refused:
                 refused = True
-                await self.refuse(send)
+                await self.refuse(send, limit)
             return {"type": "http.disconnect"} if refused else message
 
         async def guarded_send(message: Message) -> None:
@@ -41,13 +46,10 @@ class BodyLimitMiddleware:
 
         await self.app(scope, counting_receive, guarded_send)
 
-    @property
-    def message(self) -> str:
-        return f"The request body is over {self.max_bytes} bytes"
-
-    async def refuse(self, send: Send) -> None:
+    async def refuse(self, send: Send, limit: int) -> None:
+        message = f"The request body is over {limit} bytes"
         body = json.dumps(
-            {"error": {"code": PayloadTooLarge.code, "message": self.message, "details": None}}
+            {"error": {"code": PayloadTooLarge.code, "message": message, "details": None}}
         ).encode()
         headers = [
             (b"content-type", b"application/json"),

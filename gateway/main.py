@@ -16,7 +16,10 @@ from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
-from gateway.routes import auth, ops, users
+from gateway.routes import auth, courses, enrollments, ops, users
+from serve.courses import CoursesService
+from serve.enrollments import EnrollmentsService
+from serve.notifications import NotificationsService
 from serve.users import UsersService
 
 app = FastAPI(
@@ -25,9 +28,13 @@ app = FastAPI(
     description="Courses, enrollment, progress, certificates, notifications and analytics.",
 )
 install_error_handlers(app)
-app.add_middleware(BodyLimitMiddleware, max_bytes=get_settings().request_body_max_bytes)
+app.add_middleware(
+    BodyLimitMiddleware,
+    max_bytes=get_settings().request_body_max_bytes,
+    upload_max_bytes=get_settings().material_max_bytes,
+)
 app.add_middleware(RequestContextMiddleware)
-for module in (ops, auth, users):
+for module in (ops, auth, users, courses, enrollments):
     app.include_router(module.router)
 
 
@@ -43,10 +50,22 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     """Bind every service deployment and the gateway into one application."""
     settings: Settings = (args or {}).get("settings") or get_settings()
     ongoing = settings.serve_max_ongoing_requests
-    services: dict[str, Any] = {}
-    services["users"] = UsersService.options(
-        num_replicas=settings.service_replicas, max_ongoing_requests=ongoing
-    ).bind(settings)
+    deployments = {
+        "users": UsersService,
+        "courses": CoursesService,
+        "enrollments": EnrollmentsService,
+        "notifications": NotificationsService,
+    }
+    services: dict[str, Any] = {
+        name: deployment.options(
+            num_replicas=settings.service_replicas,
+            max_ongoing_requests=ongoing,
+            ray_actor_options={"num_cpus": settings.replica_cpus},
+        ).bind(settings)
+        for name, deployment in deployments.items()
+    }
     return Gateway.options(
-        num_replicas=settings.gateway_replicas, max_ongoing_requests=ongoing
+        num_replicas=settings.gateway_replicas,
+        max_ongoing_requests=ongoing,
+        ray_actor_options={"num_cpus": settings.replica_cpus},
     ).bind(settings, services)

@@ -87,6 +87,9 @@ def deploy(settings: Settings) -> None:
 
     module, attr = APP_IMPORT_PATH.split(":")
     build_app = getattr(import_module(module), attr)
+    from actors.pool import ensure_actors
+
+    ensure_actors(settings)
     serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
     serve.run(build_app({"settings": settings}), name=APP_NAME, route_prefix="/")
 

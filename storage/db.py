@@ -44,7 +44,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.session.rollback()
+        # close() rolls back what was not committed and, unlike rollback(), leaves the loaded
+        # objects readable (detached) after the block.
         await self.session.close()
 
     def emit(self, *events: EventEnvelope) -> None:

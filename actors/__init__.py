@@ -1,0 +1,1 @@
+"""Long-lived Ray actors: shard hosts of course and enrollment entities, and worker hosts."""

@@ -1,0 +1,64 @@
+"""The micro-batching client a Serve replica uses to reach the shards: calls bound for one
+shard are coalesced while the previous call to it is in flight and sent as one actor call
+(DESIGN.md: ~1,750 one-item calls/s against ~144,000 items/s in 100-item batches)."""
+
+import asyncio
+from typing import Any
+
+from actors.ops import Op, placement_key
+from actors.placement import shard_index
+from actors.pool import shard_handles
+from core.errors import DependencyDown, DomainError
+from core.settings import Settings
+
+
+class ShardLane:
+    """One shard's queue: at most one call in flight, everything else waits for the next."""
+
+    def __init__(self, handle: Any, timeout: float) -> None:
+        self.handle, self.timeout = handle, timeout
+        self.waiting: list[tuple[Op, asyncio.Future]] = []
+        self.sending: asyncio.Task | None = None
+
+    def submit(self, op: Op) -> asyncio.Future:
+        answer = asyncio.get_running_loop().create_future()
+        self.waiting.append((op, answer))
+        if self.sending is None or self.sending.done():
+            self.sending = asyncio.create_task(self.send())
+        return answer
+
+    async def send(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                results = await asyncio.wait_for(
+                    self.handle.call.remote([op for op, _ in batch]), self.timeout
+                )
+            except (TimeoutError, Exception) as error:  # the actor died past its retries
+                failure = DependencyDown("The progress service is unavailable; retry")
+                failure.__cause__ = error
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(failure)
+                continue
+            for (_, answer), result in zip(batch, results, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(result, DomainError):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
+
+
+class ShardClient:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lanes: list[ShardLane] | None = None
+
+    async def call(self, op: Op) -> Any:
+        if self.lanes is None:
+            timeout = self.settings.shard_call_timeout_seconds
+            handles = shard_handles(self.settings)
+            self.lanes = [ShardLane(handle, timeout) for handle in handles]
+        lane = self.lanes[shard_index(placement_key(op), len(self.lanes))]
+        return await lane.submit(op)

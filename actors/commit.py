@@ -1,0 +1,68 @@
+"""Group commit: every progress change that arrives while a commit is in flight goes into the
+next one, one PostgreSQL transaction with its outbox events; callers are answered only after
+their transaction committed (and `on_committed` ran), never before."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from core.errors import DependencyDown
+from core.events import EventEnvelope
+from storage.db import Database
+from storage.repositories.enrollment import EnrollmentRepository, ProgressChange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pending:
+    change: ProgressChange
+    events: list[EventEnvelope]
+    done: asyncio.Future
+
+
+Committed = Callable[[Sequence[ProgressChange]], Awaitable[None]]
+Observe = Callable[[int, float], None]
+
+
+class GroupCommitter:
+    def __init__(self, db: Database, on_committed: Committed, observe: Observe) -> None:
+        self.db, self.on_committed, self.observe = db, on_committed, observe
+        self.queue: list[Pending] = []
+        self.flushing: asyncio.Task | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self.queue)
+
+    async def submit(self, change: ProgressChange, events: list[EventEnvelope]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.queue.append(Pending(change, events, done))
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.create_task(self.drain())
+        await done
+
+    async def drain(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue, []
+            started = time.perf_counter()
+            try:
+                await self.write(batch)
+            except Exception as error:  # no change of a failed batch is acknowledged
+                log.warning("event=group_commit_failed size=%d error=%s", len(batch), error)
+                for item in batch:
+                    item.done.set_exception(DependencyDown("Progress could not be saved; retry"))
+                continue
+            self.observe(len(batch), time.perf_counter() - started)
+            for item in batch:
+                item.done.set_result(None)
+
+    async def write(self, batch: list[Pending]) -> None:
+        changes = [item.change for item in batch]
+        async with self.db.unit_of_work() as uow:
+            await EnrollmentRepository(uow.session).write_progress(changes)
+            uow.emit(*(event for item in batch for event in item.events))
+            await uow.commit()
+        await self.on_committed(changes)

@@ -1,0 +1,55 @@
+"""The system's named actors (shards, the Temporal worker host): created once, found by name.
+
+Every actor is detached and created with `get_if_exists`, so `smartcourse up`, a Serve replica
+on a cluster (KubeRay) or a test may all call `ensure_actors` and get the same ones."""
+
+import asyncio
+import time
+
+import ray
+
+from actors.ops import ReloadCourse
+from actors.placement import shard_name
+from actors.shard import Shard
+from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
+from core.settings import Settings
+
+NAMESPACE = "smartcourse"
+WORKER_START_SECONDS = 30
+
+
+def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
+    return [
+        Shard.options(
+            name=shard_name(index), namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        ).remote(settings, index)
+        for index in range(settings.shard_count)
+    ]
+
+
+def worker_host(settings: Settings) -> ray.actor.ActorHandle:
+    return WorkflowWorkerHost.options(
+        name=WORKER_HOST, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+    ).remote(settings)
+
+
+def ensure_actors(settings: Settings) -> None:
+    """Create what is missing and wait until the shards answer and the worker has started."""
+    shards = shard_handles(settings)
+    ray.get([shard.stats.remote() for shard in shards])
+    host = worker_host(settings)
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    while not ray.get(host.ready.remote()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the Temporal worker did not start within {WORKER_START_SECONDS} s: "
+                f"is Temporal reachable at {settings.temporal_address}?"
+            )
+        time.sleep(0.1)
+
+
+async def reload_course(settings: Settings, course_id: int) -> None:
+    """Every shard forgets its copy of the course (status, seats, structure)."""
+    await asyncio.gather(
+        *(s.call.remote([ReloadCourse(course_id)]) for s in shard_handles(settings))
+    )

@@ -1,0 +1,441 @@
+"""The shard actor: hosts the course and enrollment entities placed on it, activates them from
+PostgreSQL on first use, passivates them when idle, and group-commits progress.
+
+A shard restarted by Ray (`max_restarts=-1`) starts empty and reloads entities on demand;
+every operation is idempotent or re-checked against PostgreSQL, since Ray may run a call
+twice (`max_task_retries`). A decision that refuses (not enrolled, pending, full) is re-checked
+against PostgreSQL before it is answered, so state changed by another shard is never missed.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import ray
+from ray.util.metrics import Counter, Gauge, Histogram
+
+from actors.commit import GroupCommitter
+from actors.entities import CourseEntity, StudentEntity, completion, progress_view
+from actors.ops import Admit, Complete, Drop, Op, ReadProgress, ReloadCourse, SubmitQuiz
+from core.errors import Conflict, DependencyDown, DomainError, NotFound
+from core.events import EnrollmentData, make_event
+from core.logs import configure_logging
+from core.progress import percentage, score_quiz
+from core.settings import Settings
+from storage.db import Database
+from storage.keyvalue import connect_redis
+from storage.progress_cache import ProgressCache
+from storage.repositories.enrollment import (
+    CourseState,
+    EnrollmentRepository,
+    EnrollmentState,
+    ProgressChange,
+)
+
+log = logging.getLogger(__name__)
+TAGS = ("shard",)
+MAILBOX = Gauge("smartcourse_shard_mailbox_depth", "Progress changes waiting to commit", TAGS)
+ACTIVE = Gauge("smartcourse_active_entities", "Entities held in memory", ("shard", "kind"))
+ACTIVATIONS = Counter("smartcourse_entity_activations", "Entities loaded", ("shard", "kind"))
+PASSIVATIONS = Counter(
+    "smartcourse_entity_passivations", "Idle entities dropped", ("shard", "kind")
+)
+COMMIT_SIZE = Histogram(
+    "smartcourse_group_commit_size",
+    "Changes per group commit",
+    boundaries=[1, 2, 5, 10, 20, 50, 100, 200, 500],
+    tag_keys=TAGS,
+)
+COMMIT_SECONDS = Histogram(
+    "smartcourse_group_commit_seconds",
+    "Group commit duration",
+    boundaries=[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+    tag_keys=TAGS,
+)
+
+
+def enrollment_view(enrollment: EnrollmentState) -> dict[str, Any]:
+    return {
+        "id": enrollment.id,
+        "student_id": enrollment.student_id,
+        "course_id": enrollment.course_id,
+        "status": enrollment.status,
+        "enrolled_at": enrollment.enrolled_at.isoformat(),
+        "completed_at": enrollment.completed_at.isoformat() if enrollment.completed_at else None,
+        "certificate_id": enrollment.certificate_id,
+    }
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
+class Shard:
+    def __init__(self, settings: Settings, index: int) -> None:
+        configure_logging(settings.log_level)
+        self.settings, self.tags = settings, {"shard": str(index)}
+        self.db = Database(
+            settings.model_copy(update={"db_pool_size": settings.shard_db_pool_size})
+        )
+        self.cache = ProgressCache(connect_redis(settings), settings.progress_cache_ttl_seconds)
+        self.courses: dict[int, CourseEntity] = {}
+        self.structures: dict[int, CourseState] = {}
+        self.students: dict[int, StudentEntity] = {}
+        self.lesson_course: dict[int, int] = {}
+        self.committer = GroupCommitter(self.db, self.committed, self.observe)
+        self.passivating = asyncio.get_event_loop().create_task(self.passivate_forever())
+
+    async def call(self, ops: Sequence[Op]) -> list[Any]:
+        """A micro-batch of operations; each result is a value or the DomainError it raised."""
+        results = await asyncio.gather(*(self.handle(op) for op in ops), return_exceptions=True)
+        return [self.answer(result) for result in results]
+
+    def answer(self, result: Any) -> Any:
+        if isinstance(result, BaseException) and not isinstance(result, DomainError):
+            log.exception("event=shard_op_failed", exc_info=result)
+            return DependencyDown("The progress service failed; retry")
+        return result
+
+    async def handle(self, op: Op) -> Any:
+        if isinstance(op, Complete):
+            return await self.complete(op)
+        if isinstance(op, SubmitQuiz):
+            return await self.submit_quiz(op)
+        if isinstance(op, ReadProgress):
+            return await self.read_progress(op)
+        if isinstance(op, Admit):
+            return await self.admit(op)
+        if isinstance(op, Drop):
+            return await self.drop(op)
+        if isinstance(op, ReloadCourse):
+            self.courses.pop(op.course_id, None)
+            self.structures.pop(op.course_id, None)
+            return None
+        raise NotFound(f"unknown operation {type(op).__name__}")
+
+    # Activation -----------------------------------------------------------------------------
+
+    async def course_state(self, course_id: int) -> CourseState:
+        state = self.structures.get(course_id)
+        if state is None:
+            async with self.db.unit_of_work() as uow:
+                state = await EnrollmentRepository(uow.session).course_state(course_id)
+            if state is None:
+                raise NotFound("Course not found")
+            self.structures[course_id] = state
+            ACTIVATIONS.inc(tags=self.tags | {"kind": "course"})
+        return state
+
+    async def course(self, course_id: int) -> CourseEntity:
+        entity = self.courses.get(course_id)
+        if entity is None:
+            state = await self.course_state(course_id)
+            entity = self.courses.setdefault(
+                course_id, CourseEntity(course_id, state, state.enrolled_count)
+            )
+        entity.used = time.monotonic()
+        return entity
+
+    async def student(self, student_id: int) -> StudentEntity:
+        entity = self.students.get(student_id)
+        if entity is None:
+            async with self.db.unit_of_work() as uow:
+                loaded = await EnrollmentRepository(uow.session).enrollments(student_id)
+            entity = self.students.get(student_id)
+            if entity is None:
+                entity = StudentEntity(student_id, {e.course_id: e for e in loaded})
+                self.students[student_id] = entity
+                ACTIVATIONS.inc(tags=self.tags | {"kind": "student"})
+        entity.used = time.monotonic()
+        return entity
+
+    async def reload_enrollment(
+        self, student: StudentEntity, course_id: int
+    ) -> EnrollmentState | None:
+        """Re-read one enrollment that may have changed elsewhere (created, activated)."""
+        if student.pending.get(getattr(student.by_course.get(course_id), "id", 0)):
+            return student.by_course[course_id]
+        async with self.db.unit_of_work() as uow:
+            found = await EnrollmentRepository(uow.session).enrollments(
+                student.student_id, course_id
+            )
+        if found:
+            student.by_course[course_id] = found[0]
+        return found[0] if found else None
+
+    async def active_enrollment(self, student: StudentEntity, course_id: int) -> EnrollmentState:
+        enrollment = student.by_course.get(course_id)
+        if enrollment is None or enrollment.status not in ("active", "completed"):
+            enrollment = await self.reload_enrollment(student, course_id)
+        if enrollment is None or enrollment.status == "dropped":
+            raise NotFound("You are not enrolled in this lesson's course")
+        if enrollment.status == "pending":
+            raise Conflict("The enrollment is still being set up; retry in a moment")
+        return enrollment
+
+    async def lesson_enrollment(self, student_id: int, lesson_id: int):
+        course_id = self.lesson_course.get(lesson_id)
+        if course_id is None:
+            async with self.db.unit_of_work() as uow:
+                course_id = await EnrollmentRepository(uow.session).course_of_lesson(lesson_id)
+            if course_id is None:
+                raise NotFound("Lesson not found")
+            self.lesson_course[lesson_id] = course_id
+        student = await self.student(student_id)
+        enrollment = await self.active_enrollment(student, course_id)
+        return student, enrollment, (await self.course_state(course_id)).structure
+
+    # Progress -------------------------------------------------------------------------------
+
+    async def complete(self, op: Complete) -> dict[str, Any]:
+        student, enrollment, structure = await self.lesson_enrollment(op.student_id, op.lesson_id)
+        key = (enrollment.id, op.lesson_id)
+        if op.lesson_id in enrollment.completed:
+            return progress_view(enrollment, structure)
+        if key in student.inflight:
+            # The same lesson is already on its way to the database: answer with that commit.
+            await asyncio.shield(student.inflight[key])
+            return progress_view(enrollment, structure)
+        pending = student.pending.setdefault(enrollment.id, set())
+        change, events = completion(
+            enrollment, structure, enrollment.completed | pending, op.lesson_id
+        )
+        await self.commit(student, key, change, events, pending, op.lesson_id)
+        return progress_view(enrollment, structure)
+
+    async def submit_quiz(self, op: SubmitQuiz) -> dict[str, Any]:
+        student, enrollment, structure = await self.lesson_enrollment(op.student_id, op.lesson_id)
+        quiz = structure.quizzes.get(op.lesson_id)
+        if quiz is None:
+            raise NotFound("Quiz not found")
+        result = score_quiz(quiz, list(op.answers))
+        key = (enrollment.id, op.lesson_id)
+        attempt = (
+            enrollment.attempts.get(op.lesson_id, 0) + student.pending_attempts.get(key, 0) + 1
+        )
+        student.pending_attempts[key] = student.pending_attempts.get(key, 0) + 1
+        record = {
+            "lesson_id": op.lesson_id,
+            "attempt": attempt,
+            "score": result.score,
+            "passed": result.passed,
+            "answers": list(op.answers),
+        }
+        pending = student.pending.setdefault(enrollment.id, set())
+        before = enrollment.completed | pending
+        try:
+            if result.passed and op.lesson_id not in before:
+                change, events = completion(enrollment, structure, before, op.lesson_id)
+                change = replace(change, quiz=record)
+                await self.commit(student, key, change, events, pending, op.lesson_id)
+            else:
+                change = ProgressChange(
+                    enrollment.id, datetime.now(UTC), percentage(structure, before), quiz=record
+                )
+                await self.committer.submit(change, [])
+        finally:
+            student.pending_attempts[key] -= 1
+            if not student.pending_attempts[key]:
+                del student.pending_attempts[key]
+        progress = progress_view(enrollment, structure)
+        return {
+            "score": result.score,
+            "passed": result.passed,
+            "attempt": attempt,
+            "progress": progress,
+        }
+
+    async def commit(
+        self,
+        student: StudentEntity,
+        key: tuple[int, int],
+        change: ProgressChange,
+        events: list,
+        pending: set[int],
+        lesson_id: int,
+    ) -> None:
+        """Group-commit a lesson completion; concurrent completions of it wait on this one."""
+        done = asyncio.get_running_loop().create_future()
+        student.inflight[key] = done
+        pending.add(lesson_id)
+        try:
+            await self.committer.submit(change, events)
+            done.set_result(None)
+        except BaseException as error:
+            done.set_exception(error)
+            done.exception()  # retrieved here, so an unawaited failure is not logged as lost
+            raise
+        finally:
+            pending.discard(lesson_id)
+            del student.inflight[key]
+
+    async def committed(self, changes: Sequence[ProgressChange]) -> None:
+        """After a commit: apply the changes to the entities, then refresh their snapshots."""
+        touched: dict[int, EnrollmentState] = {}
+        for change in changes:
+            enrollment = self.enrollment_by_id(change.enrollment_id)
+            if enrollment is None:
+                continue
+            enrollment.last_accessed_at = change.at
+            if change.lesson_id is not None and (change.quiz is None or change.quiz["passed"]):
+                enrollment.completed.add(change.lesson_id)
+            if change.quiz is not None:
+                lesson = change.quiz["lesson_id"]
+                enrollment.attempts[lesson] = max(
+                    enrollment.attempts.get(lesson, 0), change.quiz["attempt"]
+                )
+            if change.completed_course and enrollment.status == "active":
+                enrollment.status, enrollment.completed_at = "completed", change.at
+            touched[enrollment.id] = enrollment
+        snapshots = {}
+        for enrollment in touched.values():
+            structure = self.structures.get(enrollment.course_id)
+            if structure is not None:
+                snapshots[enrollment.id] = progress_view(enrollment, structure.structure) | {
+                    "student_id": enrollment.student_id
+                }
+        await self.cache.put_many(snapshots)
+
+    def enrollment_by_id(self, enrollment_id: int) -> EnrollmentState | None:
+        for student in self.students.values():
+            found = student.by_id(enrollment_id)
+            if found is not None:
+                return found
+        return None
+
+    def observe(self, size: int, seconds: float) -> None:
+        COMMIT_SIZE.observe(size, tags=self.tags)
+        COMMIT_SECONDS.observe(seconds, tags=self.tags)
+
+    async def read_progress(self, op: ReadProgress) -> dict[str, Any]:
+        student = await self.student(op.student_id)
+        enrollment = student.by_id(op.enrollment_id)
+        if enrollment is None:
+            async with self.db.unit_of_work() as uow:
+                loaded = await EnrollmentRepository(uow.session).enrollments(op.student_id)
+            enrollment = next((e for e in loaded if e.id == op.enrollment_id), None)
+            if enrollment is None:
+                raise NotFound("Enrollment not found")
+            student.by_course.setdefault(enrollment.course_id, enrollment)
+            enrollment = student.by_course[enrollment.course_id]
+        structure = (await self.course_state(enrollment.course_id)).structure
+        return enrollment_view(enrollment) | {"progress": progress_view(enrollment, structure)}
+
+    # Enrollment admission (course shard) and drop (student shard) ----------------------------
+
+    async def admit(self, op: Admit) -> dict[str, Any]:
+        """The student's enrollment in the course: the existing one, or a new pending one when
+        the course is published, has a seat and every prerequisite is completed."""
+        course = await self.course(op.course_id)
+        async with course.lock:
+            async with self.db.unit_of_work() as uow:
+                repo = EnrollmentRepository(uow.session)
+                existing = await repo.enrollments(op.student_id, op.course_id)
+                if existing:
+                    return enrollment_view(existing[0]) | {"created": False}
+                if course.state.status != "published":
+                    raise Conflict(f"The course is {course.state.status}; it takes no enrollments")
+                required = course.state.prerequisite_ids
+                missing = set(required) - await repo.completed_courses(op.student_id, required)
+                if missing:
+                    raise Conflict(
+                        "Complete the prerequisite courses first",
+                        {"missing_prerequisite_ids": sorted(missing)},
+                    )
+                limit = course.state.enrollment_limit
+                if limit is not None and course.taken >= limit:
+                    course.taken = await repo.seats_taken(op.course_id)
+                if (limit is not None and course.taken >= limit) or not await repo.take_seat(
+                    op.course_id
+                ):
+                    raise Conflict("The course is full")
+                row = await repo.insert(op.student_id, op.course_id, datetime.now(UTC))
+                if row is None:
+                    raise Conflict("The enrollment changed concurrently; retry")
+                data = EnrollmentData(
+                    enrollment_id=row.id, student_id=op.student_id, course_id=op.course_id
+                )
+                uow.emit(make_event("enrollment.created", str(row.id), data, source="enrollments"))
+                await uow.commit()
+                course.taken += 1
+                state = EnrollmentState(
+                    row.id,
+                    row.student_id,
+                    row.course_id,
+                    row.status,
+                    row.enrolled_at,
+                    None,
+                    None,
+                    None,
+                )
+            return enrollment_view(state) | {"created": True}
+
+    async def drop(self, op: Drop) -> dict[str, Any]:
+        student = await self.student(op.student_id)
+        enrollment = student.by_id(op.enrollment_id)
+        if enrollment is None or enrollment.status not in ("active", "pending"):
+            found = [e for e in await self.fresh(op.student_id) if e.id == op.enrollment_id]
+            enrollment = found[0] if found else None
+            if enrollment is None:
+                raise NotFound("Enrollment not found")
+            student.by_course[enrollment.course_id] = enrollment
+        if enrollment.status == "dropped":
+            return enrollment_view(enrollment)
+        if enrollment.status == "completed":
+            raise Conflict("A completed enrollment cannot be dropped")
+        if student.pending.get(enrollment.id):
+            raise Conflict("Progress is being saved; retry in a moment")
+        async with self.db.unit_of_work() as uow:
+            repo = EnrollmentRepository(uow.session)
+            if await repo.set_status(
+                enrollment.id, ["active", "pending"], "dropped", dropped_at=datetime.now(UTC)
+            ):
+                await repo.free_seat(enrollment.course_id)
+                data = EnrollmentData(
+                    enrollment_id=enrollment.id,
+                    student_id=enrollment.student_id,
+                    course_id=enrollment.course_id,
+                )
+                uow.emit(
+                    make_event("enrollment.dropped", str(enrollment.id), data, source="enrollments")
+                )
+                await uow.commit()
+        enrollment.status = "dropped"
+        return enrollment_view(enrollment)
+
+    async def fresh(self, student_id: int) -> list[EnrollmentState]:
+        async with self.db.unit_of_work() as uow:
+            return await EnrollmentRepository(uow.session).enrollments(student_id)
+
+    # Passivation ----------------------------------------------------------------------------
+
+    async def passivate_forever(self) -> None:
+        idle = self.settings.entity_idle_seconds
+        while True:
+            await asyncio.sleep(max(1.0, min(idle / 4, 60.0)))
+            self.passivate(time.monotonic() - idle)
+
+    def passivate(self, cutoff: float) -> None:
+        students = [k for k, s in self.students.items() if s.used < cutoff and not s.busy]
+        courses = [k for k, c in self.courses.items() if c.used < cutoff and not c.lock.locked()]
+        for key in students:
+            del self.students[key]
+        for key in courses:
+            del self.courses[key]
+            self.structures.pop(key, None)
+        for kind, dropped, held in (
+            ("student", students, self.students),
+            ("course", courses, self.courses),
+        ):
+            if dropped:
+                PASSIVATIONS.inc(len(dropped), tags=self.tags | {"kind": kind})
+            ACTIVE.set(len(held), tags=self.tags | {"kind": kind})
+        MAILBOX.set(self.committer.depth, tags=self.tags)
+
+    async def stats(self) -> dict[str, int]:
+        return {
+            "students": len(self.students),
+            "courses": len(self.courses),
+            "mailbox": self.committer.depth,
+        }

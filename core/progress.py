@@ -1,0 +1,91 @@
+"""Progress arithmetic and quiz scoring: pure functions over a course's structure."""
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from core.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class CourseStructure:
+    """A published course's lessons per module, in order, and its quiz keys."""
+
+    course_id: int
+    modules: dict[int, tuple[int, ...]]
+    quizzes: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def lesson_count(self) -> int:
+        return sum(len(lessons) for lessons in self.modules.values())
+
+    def module_of(self, lesson_id: int) -> int | None:
+        for module_id, lessons in self.modules.items():
+            if lesson_id in lessons:
+                return module_id
+        return None
+
+
+class ModuleProgress(BaseModel):
+    module_id: int
+    completed: bool
+    completed_lessons: int
+    total_lessons: int
+
+
+class ProgressView(BaseModel):
+    enrollment_id: int
+    completion_percentage: float = Field(ge=0, le=100)
+    completed_lessons: list[int]
+    modules: list[ModuleProgress]
+    last_accessed_at: str | None
+
+
+def percentage(structure: CourseStructure, completed: set[int]) -> float:
+    total = structure.lesson_count
+    done = sum(1 for lessons in structure.modules.values() for x in lessons if x in completed)
+    return round(100.0 * done / total, 2) if total else 0.0
+
+
+def modules_progress(structure: CourseStructure, completed: set[int]) -> list[ModuleProgress]:
+    return [
+        ModuleProgress(
+            module_id=module_id,
+            completed=bool(lessons) and all(x in completed for x in lessons),
+            completed_lessons=sum(1 for x in lessons if x in completed),
+            total_lessons=len(lessons),
+        )
+        for module_id, lessons in structure.modules.items()
+    ]
+
+
+def module_completed_by(structure: CourseStructure, before: set[int], lesson_id: int) -> int | None:
+    """The module that completing `lesson_id` finishes, if it does."""
+    module_id = structure.module_of(lesson_id)
+    if module_id is None or lesson_id in before:
+        return None
+    after = before | {lesson_id}
+    return module_id if all(x in after for x in structure.modules[module_id]) else None
+
+
+def course_completed(structure: CourseStructure, completed: set[int]) -> bool:
+    return structure.lesson_count > 0 and percentage(structure, completed) == 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuizResult:
+    score: int
+    passed: bool
+
+
+def score_quiz(quiz: dict, answers: list[int]) -> QuizResult:
+    """Score 0..100: the share of questions answered with their key; passed at `pass_score`."""
+    questions = quiz["questions"]
+    if len(answers) != len(questions):
+        raise ValidationFailed(
+            "Answer every question",
+            [{"field": "answers", "message": f"expected {len(questions)} answers"}],
+        )
+    right = sum(1 for q, a in zip(questions, answers, strict=True) if q["answer_index"] == a)
+    score = round(100 * right / len(questions)) if questions else 0
+    return QuizResult(score=score, passed=score >= quiz["pass_score"])

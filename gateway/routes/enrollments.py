@@ -1,0 +1,101 @@
+"""Enrollment, progress and notification routes. Lesson completions and quiz submissions go
+from here straight to the student's shard actor through the replica's batching client."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+
+from actors.client import ShardClient
+from actors.ops import Complete, SubmitQuiz
+from core.enrollments import (
+    EnrollmentAccepted,
+    EnrollmentList,
+    EnrollmentRequest,
+    EnrollmentView,
+    QuizOutcome,
+    QuizSubmission,
+)
+from core.errors import NotFound
+from core.identity import Principal, Role
+from core.progress import ProgressView
+from gateway.auth import current_principal
+from gateway.context import GatewayContext, context
+
+router = APIRouter(tags=["enrollments"])
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Caller = Annotated[Principal, Depends(current_principal)]
+Context = Annotated[GatewayContext, Depends(context)]
+_shards: ShardClient | None = None
+
+
+def shards(ctx: GatewayContext) -> ShardClient:
+    global _shards
+    if _shards is None:
+        _shards = ShardClient(ctx.settings)
+    return _shards
+
+
+def student_of(principal: Principal) -> int:
+    """Progress belongs to students; anyone else has no enrollment to write to."""
+    if principal.role is not Role.STUDENT:
+        raise NotFound("You are not enrolled in this lesson's course")
+    return principal.user_id
+
+
+@router.post("/enrollments", response_model=EnrollmentAccepted, status_code=202)
+async def enroll(
+    body: EnrollmentRequest,
+    response: Response,
+    principal: Caller,
+    ctx: Context,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
+    answer = await ctx.services["enrollments"].enroll.remote(
+        principal, body.course_id, idempotency_key
+    )
+    if not answer.pop("created"):
+        response.status_code = status.HTTP_200_OK
+    return answer
+
+
+@router.get("/enrollments/my-courses", response_model=EnrollmentList)
+async def my_courses(principal: Caller, ctx: Context) -> dict:
+    return await ctx.services["enrollments"].my_courses.remote(principal)
+
+
+@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentView)
+async def get_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
+    return await ctx.services["enrollments"].get.remote(principal, enrollment_id)
+
+
+@router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentView)
+async def drop_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
+    return await ctx.services["enrollments"].drop.remote(principal, enrollment_id)
+
+
+@router.get("/enrollments/{enrollment_id}/progress", response_model=ProgressView)
+async def get_progress(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
+    return await ctx.services["enrollments"].progress.remote(principal, enrollment_id)
+
+
+@router.post("/lessons/{lesson_id}/complete", response_model=ProgressView)
+async def complete_lesson(lesson_id: Id, principal: Caller, ctx: Context) -> dict:
+    return await shards(ctx).call(Complete(student_of(principal), lesson_id))
+
+
+@router.post("/quizzes/{lesson_id}/submit", response_model=QuizOutcome)
+async def submit_quiz(lesson_id: Id, body: QuizSubmission, principal: Caller, ctx: Context) -> dict:
+    return await shards(ctx).call(SubmitQuiz(student_of(principal), lesson_id, tuple(body.answers)))
+
+
+@router.get("/notifications")
+async def list_notifications(
+    principal: Caller, ctx: Context, unread: Annotated[bool, Query()] = False
+) -> dict:
+    return await ctx.services["notifications"].list.remote(principal, unread)
+
+
+@router.post("/notifications/{notification_id}/read", status_code=204)
+async def read_notification(notification_id: Id, principal: Caller, ctx: Context) -> Response:
+    await ctx.services["notifications"].mark_read.remote(principal, notification_id)
+    return Response(status_code=204)

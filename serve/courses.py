@@ -1,0 +1,335 @@
+"""The courses service (a Serve deployment): authoring, the catalog, materials, and starting
+the publishing and archiving workflows.
+
+Only the gateway calls it, with a verified principal. Public views of published courses and
+catalog pages come from Redis when cached (hits and misses are Ray metrics); drafts are read
+from PostgreSQL and shown only to their owner and admins.
+"""
+
+import uuid
+from typing import Any
+
+from ray import serve
+from ray.util.metrics import Counter
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from core.courses import (
+    CatalogQuery,
+    CourseCreate,
+    CourseUpdate,
+    CourseView,
+    LessonCreate,
+    LessonView,
+    ModuleCreate,
+    ModuleUpdate,
+    ModuleView,
+    WorkflowAccepted,
+    check_manageable,
+    check_visible,
+)
+from core.errors import Conflict, DependencyDown, Forbidden, NotFound, ValidationFailed
+from core.events import CourseData, make_event
+from core.identity import Principal, Role
+from core.logs import configure_logging
+from core.materials import accept_material
+from core.settings import Settings
+from storage.course_cache import CourseCache
+from storage.db import Database, UnitOfWork
+from storage.extraction import extract_text
+from storage.keyvalue import connect_redis
+from storage.models.course import Course, Lesson, Material, Module
+from storage.objects import ObjectStore
+from storage.repositories.course import CourseRepository
+from workflows.client import connect
+from workflows.inputs import CourseRequest, archive_workflow_id, publish_workflow_id
+
+CACHE_REQUESTS = Counter(
+    "smartcourse_cache_requests", "Course and catalog cache lookups", ("cache", "result")
+)
+
+
+def course_view(
+    course: Course, prerequisite_ids: list[int], modules: list[dict] | None = None
+) -> dict[str, Any]:
+    derived = {"prerequisite_ids", "modules"}
+    fields = {name: getattr(course, name) for name in CourseView.model_fields.keys() - derived}
+    view = CourseView(**fields, prerequisite_ids=prerequisite_ids, modules=modules)
+    return view.model_dump(mode="json")
+
+
+def module_view(module: Module, lessons: list[Lesson]) -> dict[str, Any]:
+    own = [
+        LessonView.model_validate(x, from_attributes=True)
+        for x in lessons
+        if x.module_id == module.id
+    ]
+    return ModuleView(
+        id=module.id, title=module.title, position=module.position, lessons=own
+    ).model_dump(mode="json")
+
+
+class Courses:
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self.settings = settings
+        self.db = Database(settings)
+        self.cache = CourseCache(
+            connect_redis(settings),
+            settings.course_cache_ttl_seconds,
+            settings.catalog_cache_ttl_seconds,
+        )
+        self.objects = ObjectStore(settings)
+        self._temporal: Client | None = None
+
+    async def temporal(self) -> Client:
+        if self._temporal is None:
+            try:
+                self._temporal = await connect(self.settings)
+            except (RuntimeError, OSError) as error:
+                raise DependencyDown("The workflow service is unavailable") from error
+        return self._temporal
+
+    async def full_view(self, uow: UnitOfWork, course: Course) -> dict[str, Any]:
+        repo = CourseRepository(uow.session)
+        lessons = await repo.lessons(course.id)
+        modules = [module_view(m, lessons) for m in await repo.modules(course.id)]
+        return course_view(course, await repo.prerequisite_ids(course.id), modules)
+
+    async def manageable(self, uow: UnitOfWork, principal: Principal, course_id: int) -> Course:
+        course = await CourseRepository(uow.session).get(course_id, for_update=True)
+        if course is None:
+            raise NotFound("Course not found")
+        check_manageable(principal, course.instructor_id, course.status)
+        return course
+
+    async def check_prerequisites(
+        self, uow: UnitOfWork, course_id: int | None, ids: list[int]
+    ) -> None:
+        if course_id in ids:
+            raise ValidationFailed(
+                "A course cannot require itself",
+                [{"field": "prerequisite_ids", "message": "contains the course itself"}],
+            )
+        missing = set(ids) - await CourseRepository(uow.session).existing_courses(ids)
+        if missing:
+            raise ValidationFailed(
+                "Unknown prerequisite courses",
+                [{"field": "prerequisite_ids", "message": f"no such course: {sorted(missing)}"}],
+            )
+
+    async def create_course(self, principal: Principal, body: CourseCreate) -> dict[str, Any]:
+        if principal.role not in (Role.INSTRUCTOR, Role.ADMIN):
+            raise Forbidden("Only instructors create courses")
+        async with self.db.unit_of_work() as uow:
+            await self.check_prerequisites(uow, None, body.prerequisite_ids)
+            repo = CourseRepository(uow.session)
+            course = await repo.add(
+                principal.user_id, body.model_dump(exclude={"prerequisite_ids"})
+            )
+            await repo.set_prerequisites(course.id, body.prerequisite_ids)
+            data = CourseData(
+                course_id=course.id,
+                instructor_id=course.instructor_id,
+                title=course.title,
+                category=course.category,
+            )
+            uow.emit(make_event("course.created", str(course.id), data, source="courses"))
+            await uow.commit()
+            return course_view(course, sorted(set(body.prerequisite_ids)), [])
+
+    async def get_course(self, principal: Principal | None, course_id: int) -> dict[str, Any]:
+        cached = await self.cache.course(course_id)
+        CACHE_REQUESTS.inc(tags={"cache": "course", "result": "miss" if cached is None else "hit"})
+        if cached is not None:
+            return cached
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(course_id)
+            if course is None:
+                raise NotFound("Course not found")
+            check_visible(principal, course.instructor_id, course.status)
+            view = await self.full_view(uow, course)
+        if view["status"] in ("published", "archived"):
+            await self.cache.put_course(course_id, view)
+        return view
+
+    async def list_courses(self, query: CatalogQuery) -> dict[str, Any]:
+        cached = await self.cache.catalog(query)
+        CACHE_REQUESTS.inc(tags={"cache": "catalog", "result": "miss" if cached is None else "hit"})
+        if cached is not None:
+            return cached
+        async with self.db.unit_of_work() as uow:
+            repo = CourseRepository(uow.session)
+            courses, total = await repo.catalog(query)
+            prerequisites = await repo.prerequisites_of([c.id for c in courses])
+            items = [course_view(c, sorted(prerequisites[c.id])) for c in courses]
+        page = {"items": items, "page": query.page, "page_size": query.page_size, "total": total}
+        await self.cache.put_catalog(query, page)
+        return page
+
+    async def update_course(
+        self, principal: Principal, course_id: int, body: CourseUpdate
+    ) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True, exclude={"prerequisite_ids"})
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status in ("publishing", "archived"):
+                raise Conflict(f"A {course.status} course cannot be changed")
+            if (
+                course.status == "published"
+                and "enrollment_limit" in changes
+                and (changes["enrollment_limit"] or 0) < course.enrolled_count
+            ):
+                raise Conflict("The enrollment limit is below the students already enrolled")
+            repo = CourseRepository(uow.session)
+            if body.prerequisite_ids is not None:
+                await self.check_prerequisites(uow, course_id, body.prerequisite_ids)
+                await repo.set_prerequisites(course_id, body.prerequisite_ids)
+            for name, value in changes.items():
+                setattr(course, name, value)
+            await repo.touch(course_id)
+            data = CourseData(
+                course_id=course.id,
+                instructor_id=course.instructor_id,
+                title=course.title,
+                category=course.category,
+            )
+            uow.emit(make_event("course.updated", str(course.id), data, source="courses"))
+            await uow.commit()
+            view = await self.full_view(uow, course)
+        await self.cache.invalidate(course_id)
+        return view
+
+    async def draft(self, uow: UnitOfWork, principal: Principal, course_id: int) -> Course:
+        course = await self.manageable(uow, principal, course_id)
+        if course.status != "draft":
+            raise Conflict(
+                f"Modules and lessons change only in a draft; the course is {course.status}"
+            )
+        return course
+
+    async def add_module(
+        self, principal: Principal, course_id: int, body: ModuleCreate
+    ) -> dict[str, Any]:
+        async with self.db.unit_of_work() as uow:
+            await self.draft(uow, principal, course_id)
+            module = await CourseRepository(uow.session).add_module(
+                course_id, body.title, body.position
+            )
+            await uow.commit()
+            return module_view(module, [])
+
+    async def update_module(
+        self, principal: Principal, course_id: int, module_id: int, body: ModuleUpdate
+    ) -> dict[str, Any]:
+        async with self.db.unit_of_work() as uow:
+            await self.draft(uow, principal, course_id)
+            repo = CourseRepository(uow.session)
+            module = await repo.get_module(course_id, module_id)
+            if module is None:
+                raise NotFound("Module not found")
+            for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+                setattr(module, name, value)
+            await uow.commit()
+            return module_view(module, await repo.lessons(course_id))
+
+    async def add_lesson(
+        self, principal: Principal, course_id: int, module_id: int, body: LessonCreate
+    ) -> dict[str, Any]:
+        async with self.db.unit_of_work() as uow:
+            await self.draft(uow, principal, course_id)
+            repo = CourseRepository(uow.session)
+            module = await repo.get_module(course_id, module_id)
+            if module is None:
+                raise NotFound("Module not found")
+            fields = body.model_dump(exclude={"quiz"})
+            fields["quiz"] = body.quiz.model_dump() if body.quiz else None
+            lesson = await repo.add_lesson(module, fields)
+            await uow.commit()
+            view = LessonView.model_validate(lesson, from_attributes=True).model_dump(mode="json")
+            return view | {"module_id": module.id, "content": lesson.content}
+
+    async def add_material(
+        self, principal: Principal, course_id: int, filename: str | None, data: bytes
+    ) -> dict[str, Any]:
+        if len(data) > self.settings.material_max_bytes:
+            raise ValidationFailed(
+                "The file is too large",
+                [{"field": "file", "message": f"over {self.settings.material_max_bytes} bytes"}],
+            )
+        accepted = accept_material(filename, data)
+        text = extract_text(data, accepted.content_type)
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status == "archived":
+                raise Conflict("An archived course cannot be changed")
+            key = f"courses/{course_id}/materials/{uuid.uuid4().hex}.{accepted.extension}"
+            # The object first: a row never points at a missing object, and an orphaned object
+            # (the commit failed) costs only storage.
+            await self.objects.put(key, data, accepted.content_type)
+            material = await CourseRepository(uow.session).add_material(
+                course_id,
+                {
+                    "filename": accepted.filename,
+                    "content_type": accepted.content_type,
+                    "size": len(data),
+                    "object_key": key,
+                    "text": text,
+                },
+            )
+            await uow.commit()
+            return self.material_view(material)
+
+    def material_view(self, material: Material) -> dict[str, Any]:
+        url = self.objects.presigned_get_url(material.object_key)
+        return {
+            "id": material.id,
+            "filename": material.filename,
+            "content_type": material.content_type,
+            "size": material.size,
+            "url": url,
+        }
+
+    async def start(self, workflow: str, workflow_id: str, course_id: int) -> dict[str, Any]:
+        client = await self.temporal()
+        try:
+            await client.start_workflow(
+                workflow,
+                CourseRequest(course_id=course_id, workflow_id=workflow_id),
+                id=workflow_id,
+                task_queue=self.settings.temporal_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except RPCError as error:
+            raise DependencyDown("The workflow service is unavailable") from error
+        return WorkflowAccepted(workflow_id=workflow_id).model_dump()
+
+    async def publish(self, principal: Principal, course_id: int) -> dict[str, Any]:
+        """202 at once; a second click while it runs answers the same workflow."""
+        workflow_id = publish_workflow_id(course_id)
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status not in ("draft", "publishing"):
+                raise Conflict(f"The course is already {course.status}")
+            await CourseRepository(uow.session).move_status(
+                course_id, ["draft"], "publishing", publish_error=None
+            )
+            await uow.commit()
+        try:
+            return await self.start("CoursePublishingWorkflow", workflow_id, course_id)
+        except DependencyDown:
+            async with self.db.unit_of_work() as uow:
+                await CourseRepository(uow.session).move_status(course_id, ["publishing"], "draft")
+                await uow.commit()
+            raise
+
+    async def archive(self, principal: Principal, course_id: int) -> dict[str, Any]:
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status == "publishing":
+                raise Conflict("The course is being published; archive it afterwards")
+        return await self.start("CourseArchiveWorkflow", archive_workflow_id(course_id), course_id)
+
+
+CoursesService = serve.deployment(name="courses")(Courses)

@@ -1,0 +1,133 @@
+"""The enrollments service (a Serve deployment): enrolling (admitted by the course entity, then
+EnrollmentWorkflow), reading and dropping enrollments, and progress reads.
+
+Lesson completions and quiz submissions do not pass through here: the gateway sends them to
+the student's shard directly (DESIGN.md: no extra hop on the hot path).
+"""
+
+from typing import Any
+
+from ray import serve
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from actors.client import ShardClient
+from actors.ops import Admit, Drop, ReadProgress
+from core.enrollments import enroll_workflow_id
+from core.errors import DependencyDown, Forbidden, NotFound
+from core.identity import Principal, Role
+from core.logs import configure_logging
+from core.settings import Settings
+from storage.db import Database
+from storage.idempotency import IdempotencyKeys, enrollment_keys
+from storage.keyvalue import connect_redis
+from storage.models.enrollment import Enrollment
+from storage.progress_cache import ProgressCache
+from workflows.client import connect
+from workflows.inputs import EnrollmentRequest
+
+
+def accepted(enrollment: dict[str, Any], created: bool) -> dict[str, Any]:
+    return {
+        "enrollment_id": enrollment["id"],
+        "status": enrollment["status"].upper(),
+        "workflow_id": enroll_workflow_id(enrollment["id"]),
+        "created": created,
+    }
+
+
+class Enrollments:
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self.settings = settings
+        self.db = Database(settings)
+        redis = connect_redis(settings)
+        self.keys = IdempotencyKeys(redis, settings.idempotency_ttl_seconds)
+        self.progress_cache = ProgressCache(redis, settings.progress_cache_ttl_seconds)
+        self.shards = ShardClient(settings)
+        self._temporal: Client | None = None
+
+    async def start_workflow(self, enrollment: dict[str, Any]) -> None:
+        try:
+            if self._temporal is None:
+                self._temporal = await connect(self.settings)
+            request = EnrollmentRequest(
+                enrollment["id"], enrollment["student_id"], enrollment["course_id"]
+            )
+            await self._temporal.start_workflow(
+                "EnrollmentWorkflow",
+                request,
+                id=enroll_workflow_id(enrollment["id"]),
+                task_queue=self.settings.temporal_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except (RPCError, RuntimeError, OSError) as error:
+            raise DependencyDown("The workflow service is unavailable; retry") from error
+
+    async def enroll(
+        self, principal: Principal, course_id: int, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """The enrollment of the caller in the course; `created` tells a new one (202)."""
+        if principal.role is not Role.STUDENT:
+            raise Forbidden("Only students enroll in courses")
+        keys = enrollment_keys(principal.user_id, course_id, idempotency_key)
+        known = await self.keys.find(keys)
+        if known is not None:
+            found = await self.owned(principal, known)
+            if found.course_id == course_id:
+                return accepted(await self.read(found), created=False)
+        enrollment = await self.shards.call(Admit(course_id, principal.user_id))
+        if enrollment["status"] == "pending":
+            # Also for an existing pending one: a retry after a lost start completes the setup.
+            await self.start_workflow(enrollment)
+        await self.keys.remember(keys, enrollment["id"])
+        return accepted(enrollment, created=enrollment["created"])
+
+    async def owned(self, principal: Principal, enrollment_id: int) -> Enrollment:
+        async with self.db.unit_of_work() as uow:
+            enrollment = await uow.session.get(Enrollment, enrollment_id)
+        if enrollment is None or not principal.may_act_for(enrollment.student_id):
+            raise NotFound("Enrollment not found")
+        return enrollment
+
+    async def read(self, enrollment: Enrollment) -> dict[str, Any]:
+        return await self.shards.call(ReadProgress(enrollment.student_id, enrollment.id))
+
+    async def get(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
+        return await self.read(await self.owned(principal, enrollment_id))
+
+    async def progress(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
+        cached = await self.progress_cache.get(enrollment_id)
+        if cached is not None and principal.may_act_for(cached.pop("student_id")):
+            return cached
+        return (await self.get(principal, enrollment_id))["progress"]
+
+    async def my_courses(self, principal: Principal) -> dict[str, Any]:
+        async with self.db.unit_of_work() as uow:
+            rows = await uow.session.scalars(
+                select(Enrollment)
+                .where(Enrollment.student_id == principal.user_id)
+                .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+            )
+            items = [
+                {
+                    "id": row.id,
+                    "student_id": row.student_id,
+                    "course_id": row.course_id,
+                    "status": row.status,
+                    "enrolled_at": row.enrolled_at,
+                    "completed_at": row.completed_at,
+                    "certificate_id": row.certificate_id,
+                }
+                for row in rows
+            ]
+        return {"items": items}
+
+    async def drop(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
+        enrollment = await self.owned(principal, enrollment_id)
+        return await self.shards.call(Drop(enrollment.student_id, enrollment.id))
+
+
+EnrollmentsService = serve.deployment(name="enrollments")(Enrollments)

@@ -1,0 +1,178 @@
+"""Courses, their prerequisites, modules, lessons and materials in PostgreSQL."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.courses import CatalogQuery
+from storage.models.course import (
+    Course,
+    CoursePrerequisite,
+    Lesson,
+    Material,
+    Module,
+    PublishFailure,
+)
+
+# The catalog's full-text document: what a student would search a course by.
+SEARCH_DOCUMENT = text(
+    """
+    UPDATE courses c SET search_vector =
+      setweight(to_tsvector('english', c.title), 'A') ||
+      setweight(to_tsvector('english', c.category || ' ' || c.description), 'B') ||
+      setweight(to_tsvector('english', coalesce((
+        SELECT string_agg(l.title, ' ') FROM lessons l WHERE l.course_id = c.id), '')), 'C')
+    WHERE c.id = :course_id
+    """
+)
+
+
+class CourseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, instructor_id: int, fields: dict[str, Any]) -> Course:
+        course = Course(instructor_id=instructor_id, status="draft", enrolled_count=0, **fields)
+        self.session.add(course)
+        await self.session.flush()
+        return course
+
+    async def get(self, course_id: int, *, for_update: bool = False) -> Course | None:
+        statement = select(Course).where(Course.id == course_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def prerequisite_ids(self, course_id: int) -> list[int]:
+        rows = await self.session.scalars(
+            select(CoursePrerequisite.prerequisite_id)
+            .where(CoursePrerequisite.course_id == course_id)
+            .order_by(CoursePrerequisite.prerequisite_id)
+        )
+        return list(rows)
+
+    async def prerequisites_of(self, course_ids: Sequence[int]) -> dict[int, list[int]]:
+        rows = await self.session.execute(
+            select(CoursePrerequisite.course_id, CoursePrerequisite.prerequisite_id).where(
+                CoursePrerequisite.course_id.in_(course_ids)
+            )
+        )
+        found: dict[int, list[int]] = {course_id: [] for course_id in course_ids}
+        for course_id, prerequisite_id in rows:
+            found[course_id].append(prerequisite_id)
+        return found
+
+    async def existing_courses(self, course_ids: Sequence[int]) -> set[int]:
+        rows = await self.session.scalars(select(Course.id).where(Course.id.in_(course_ids)))
+        return set(rows)
+
+    async def set_prerequisites(self, course_id: int, prerequisite_ids: Sequence[int]) -> None:
+        await self.session.execute(
+            delete(CoursePrerequisite).where(CoursePrerequisite.course_id == course_id)
+        )
+        rows = [{"course_id": course_id, "prerequisite_id": p} for p in set(prerequisite_ids)]
+        if rows:
+            await self.session.execute(insert(CoursePrerequisite), rows)
+
+    async def modules(self, course_id: int) -> list[Module]:
+        rows = await self.session.scalars(
+            select(Module).where(Module.course_id == course_id).order_by(Module.position, Module.id)
+        )
+        return list(rows)
+
+    async def lessons(self, course_id: int) -> list[Lesson]:
+        rows = await self.session.scalars(
+            select(Lesson).where(Lesson.course_id == course_id).order_by(Lesson.position, Lesson.id)
+        )
+        return list(rows)
+
+    async def get_module(self, course_id: int, module_id: int) -> Module | None:
+        statement = select(Module).where(Module.id == module_id, Module.course_id == course_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def next_position(self, model: type[Module] | type[Lesson], **where: int) -> int:
+        column = func.coalesce(func.max(model.position) + 1, 0)
+        filters = [getattr(model, name) == value for name, value in where.items()]
+        return (await self.session.scalar(select(column).where(*filters))) or 0
+
+    async def add_module(self, course_id: int, title: str, position: int | None) -> Module:
+        if position is None:
+            position = await self.next_position(Module, course_id=course_id)
+        module = Module(course_id=course_id, title=title, position=position)
+        self.session.add(module)
+        await self.session.flush()
+        return module
+
+    async def add_lesson(self, module: Module, fields: dict[str, Any]) -> Lesson:
+        if fields.get("position") is None:
+            fields["position"] = await self.next_position(Lesson, module_id=module.id)
+        lesson = Lesson(module_id=module.id, course_id=module.course_id, **fields)
+        self.session.add(lesson)
+        await self.session.flush()
+        return lesson
+
+    async def add_material(self, course_id: int, fields: dict[str, Any]) -> Material:
+        material = Material(course_id=course_id, **fields)
+        self.session.add(material)
+        await self.session.flush()
+        return material
+
+    async def materials(self, course_id: int) -> list[Material]:
+        rows = await self.session.scalars(
+            select(Material).where(Material.course_id == course_id).order_by(Material.id)
+        )
+        return list(rows)
+
+    async def touch(self, course_id: int) -> None:
+        await self.session.execute(
+            update(Course).where(Course.id == course_id).values(updated_at=datetime.now(UTC))
+        )
+
+    async def move_status(
+        self, course_id: int, from_statuses: Sequence[str], to_status: str, **values: Any
+    ) -> bool:
+        """Change the status only from one of `from_statuses`: the database decides between two
+        concurrent writers; False when the course was not in such a state."""
+        result = await self.session.execute(
+            update(Course)
+            .where(Course.id == course_id, Course.status.in_(from_statuses))
+            .values(status=to_status, updated_at=datetime.now(UTC), **values)
+        )
+        return result.rowcount == 1
+
+    async def index_for_search(self, course_id: int) -> None:
+        await self.session.execute(SEARCH_DOCUMENT, {"course_id": course_id})
+
+    async def clear_search_index(self, course_id: int) -> None:
+        await self.session.execute(
+            update(Course).where(Course.id == course_id).values(search_vector=None)
+        )
+
+    async def record_publish_failure(self, course_id: int, workflow_id: str, reason: str) -> None:
+        self.session.add(
+            PublishFailure(course_id=course_id, workflow_id=workflow_id, reason=reason)
+        )
+
+    async def catalog(self, query: CatalogQuery) -> tuple[list[Course], int]:
+        """Published courses matching the query, newest first, and how many match in all."""
+        filters = [Course.status == "published"]
+        if query.category:
+            filters.append(Course.category == query.category)
+        if query.level:
+            filters.append(Course.level == query.level)
+        if query.q:
+            filters.append(
+                Course.search_vector.op("@@")(func.websearch_to_tsquery("english", query.q))
+            )
+        total = await self.session.scalar(select(func.count()).select_from(Course).where(*filters))
+        rows = await self.session.scalars(
+            select(Course)
+            .where(*filters)
+            .order_by(Course.published_at.desc(), Course.id.desc())
+            .offset((query.page - 1) * query.page_size)
+            .limit(query.page_size)
+        )
+        return list(rows), total or 0

@@ -1,0 +1,228 @@
+"""Enrollments, lesson completions and quiz attempts in PostgreSQL: what the shard actors load
+entities from and group-commit progress to."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.progress import CourseStructure
+from storage.models.course import Course, CoursePrerequisite, Lesson, Module
+from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
+
+
+@dataclass
+class EnrollmentState:
+    """An enrollment as its entity holds it."""
+
+    id: int
+    student_id: int
+    course_id: int
+    status: str
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_accessed_at: datetime | None
+    certificate_id: int | None
+    completed: set[int] = field(default_factory=set)
+    attempts: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CourseState:
+    status: str
+    instructor_id: int
+    enrollment_limit: int | None
+    enrolled_count: int
+    prerequisite_ids: tuple[int, ...]
+    structure: CourseStructure
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    """One acknowledged-after-commit change: a completion and/or a quiz attempt."""
+
+    enrollment_id: int
+    at: datetime
+    percentage: float
+    lesson_id: int | None = None
+    completed_course: bool = False
+    quiz: dict | None = None
+
+
+class EnrollmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def course_state(self, course_id: int) -> CourseState | None:
+        course = await self.session.get(Course, course_id)
+        if course is None:
+            return None
+        modules = await self.session.scalars(
+            select(Module.id)
+            .where(Module.course_id == course_id)
+            .order_by(Module.position, Module.id)
+        )
+        lessons = (
+            await self.session.execute(
+                select(Lesson.id, Lesson.module_id, Lesson.quiz)
+                .where(Lesson.course_id == course_id)
+                .order_by(Lesson.position, Lesson.id)
+            )
+        ).all()
+        structure = CourseStructure(
+            course_id=course_id,
+            modules={m: tuple(x.id for x in lessons if x.module_id == m) for m in modules},
+            quizzes={x.id: x.quiz for x in lessons if x.quiz is not None},
+        )
+        prerequisites = await self.session.scalars(
+            select(CoursePrerequisite.prerequisite_id).where(
+                CoursePrerequisite.course_id == course_id
+            )
+        )
+        return CourseState(
+            status=course.status,
+            instructor_id=course.instructor_id,
+            enrollment_limit=course.enrollment_limit,
+            enrolled_count=course.enrolled_count,
+            prerequisite_ids=tuple(prerequisites),
+            structure=structure,
+        )
+
+    async def course_of_lesson(self, lesson_id: int) -> int | None:
+        return await self.session.scalar(select(Lesson.course_id).where(Lesson.id == lesson_id))
+
+    async def enrollments(
+        self, student_id: int, course_id: int | None = None
+    ) -> list[EnrollmentState]:
+        statement = select(Enrollment).where(Enrollment.student_id == student_id)
+        if course_id is not None:
+            statement = statement.where(Enrollment.course_id == course_id)
+        rows = list(await self.session.scalars(statement))
+        states = {
+            row.id: EnrollmentState(
+                id=row.id,
+                student_id=row.student_id,
+                course_id=row.course_id,
+                status=row.status,
+                enrolled_at=row.enrolled_at,
+                completed_at=row.completed_at,
+                last_accessed_at=row.last_accessed_at,
+                certificate_id=row.certificate_id,
+            )
+            for row in rows
+        }
+        if not states:
+            return []
+        completions = await self.session.execute(
+            select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id).where(
+                LessonCompletion.enrollment_id.in_(states)
+            )
+        )
+        for enrollment_id, lesson_id in completions:
+            states[enrollment_id].completed.add(lesson_id)
+        attempts = await self.session.execute(
+            select(QuizAttempt.enrollment_id, QuizAttempt.lesson_id, func.max(QuizAttempt.attempt))
+            .where(QuizAttempt.enrollment_id.in_(states))
+            .group_by(QuizAttempt.enrollment_id, QuizAttempt.lesson_id)
+        )
+        for enrollment_id, lesson_id, attempt in attempts:
+            states[enrollment_id].attempts[lesson_id] = attempt
+        return list(states.values())
+
+    async def completed_courses(self, student_id: int, course_ids: Sequence[int]) -> set[int]:
+        rows = await self.session.scalars(
+            select(Enrollment.course_id).where(
+                Enrollment.student_id == student_id,
+                Enrollment.course_id.in_(course_ids),
+                Enrollment.status == "completed",
+            )
+        )
+        return set(rows)
+
+    async def seats_taken(self, course_id: int) -> int:
+        return (
+            await self.session.scalar(select(Course.enrolled_count).where(Course.id == course_id))
+            or 0
+        )
+
+    async def take_seat(self, course_id: int) -> bool:
+        """One seat, only while the course is published and not full: the database decides."""
+        result = await self.session.execute(
+            update(Course)
+            .where(
+                Course.id == course_id,
+                Course.status == "published",
+                (Course.enrollment_limit.is_(None))
+                | (Course.enrolled_count < Course.enrollment_limit),
+            )
+            .values(enrolled_count=Course.enrolled_count + 1)
+        )
+        return result.rowcount == 1
+
+    async def free_seat(self, course_id: int) -> None:
+        await self.session.execute(
+            update(Course)
+            .where(Course.id == course_id, Course.enrolled_count > 0)
+            .values(enrolled_count=Course.enrolled_count - 1)
+        )
+
+    async def insert(self, student_id: int, course_id: int, at: datetime) -> Enrollment | None:
+        """The new pending enrollment, or None when the student already has one for the course."""
+        statement = (
+            insert(Enrollment)
+            .values(student_id=student_id, course_id=course_id, status="pending", enrolled_at=at)
+            .on_conflict_do_nothing(constraint="uq_enrollments_student_course")
+            .returning(Enrollment)
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def set_status(
+        self, enrollment_id: int, from_statuses: Sequence[str], to_status: str, **values
+    ) -> bool:
+        result = await self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == enrollment_id, Enrollment.status.in_(from_statuses))
+            .values(status=to_status, **values)
+        )
+        return result.rowcount == 1
+
+    async def write_progress(self, changes: Sequence[ProgressChange]) -> None:
+        """Every change of a group commit in one statement per table (the caller commits)."""
+        completions = [
+            {"enrollment_id": c.enrollment_id, "lesson_id": c.lesson_id, "completed_at": c.at}
+            for c in changes
+            if c.lesson_id is not None
+        ]
+        if completions:
+            await self.session.execute(
+                insert(LessonCompletion).on_conflict_do_nothing(), completions
+            )
+        attempts = [
+            c.quiz | {"enrollment_id": c.enrollment_id, "submitted_at": c.at}
+            for c in changes
+            if c.quiz
+        ]
+        if attempts:
+            await self.session.execute(insert(QuizAttempt), attempts)
+        latest = {c.enrollment_id: c for c in changes}
+        rows = [
+            {
+                "id": c.enrollment_id,
+                "completion_percentage": c.percentage,
+                "last_accessed_at": c.at,
+            }
+            for c in latest.values()
+        ]
+        await self.session.execute(update(Enrollment), rows)
+        finished = [c.enrollment_id for c in latest.values() if c.completed_course]
+        if finished:
+            at = max(c.at for c in changes)
+            await self.session.execute(
+                update(Enrollment)
+                .where(Enrollment.id.in_(finished), Enrollment.status == "active")
+                .values(status="completed", completed_at=at)
+                .execution_options(synchronize_session=False)
+            )

@@ -1,0 +1,1 @@
+"""Temporal workflows with their activities and worker."""

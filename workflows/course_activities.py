@@ -1,0 +1,209 @@
+"""The course workflows' activities: each one effect, safe to run twice (Temporal retries).
+
+State changes are conditional updates (`publishing → published`, `publishing → draft`), so a
+retried or late activity never undoes a later state; events go to the outbox in the state
+change's transaction.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.chunks import chunk_text
+from core.courses import publish_problems
+from core.events import CourseData, make_event
+from storage.content_store import ContentStore
+from storage.db import Database
+from storage.models.course import Course
+from storage.models.enrollment import Enrollment
+from storage.repositories.course import CourseRepository
+from storage.repositories.notification import NewNotification, NotificationRepository
+from workflows.inputs import CourseRequest, PublishFailed
+
+CourseChanged = Callable[[int], Awaitable[None]]
+
+
+def course_event(kind: str, course: Course):
+    data = CourseData(
+        course_id=course.id,
+        instructor_id=course.instructor_id,
+        title=course.title,
+        category=course.category,
+    )
+    return make_event(f"course.{kind}", str(course.id), data, source="courses")
+
+
+class CourseActivities:
+    """`course_changed` tells the running system (course entities, caches) to reload a course."""
+
+    def __init__(self, db: Database, content: ContentStore, course_changed: CourseChanged):
+        self.db, self.content, self.course_changed = db, content, course_changed
+
+    def all(self) -> list[Callable]:
+        return [
+            self.validate_course,
+            self.process_content,
+            self.update_search_index,
+            self.mark_published,
+            self.publish_event,
+            self.revert_to_draft,
+            self.remove_course_content,
+            self.notify_publish_failed,
+            self.mark_archived,
+            self.notify_course_archived,
+        ]
+
+    async def structure(self, course_id: int) -> list[dict]:
+        async with self.db.unit_of_work() as uow:
+            repo = CourseRepository(uow.session)
+            modules = await repo.modules(course_id)
+            lessons = await repo.lessons(course_id)
+        return [
+            {
+                "title": module.title,
+                "lessons": [
+                    {"title": x.title, "kind": x.kind, "quiz": x.quiz, "content": x.content}
+                    for x in lessons
+                    if x.module_id == module.id
+                ],
+            }
+            for module in modules
+        ]
+
+    @activity.defn(name="validate_course")
+    async def validate_course(self, request: CourseRequest) -> None:
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(request.course_id)
+        if course is None or course.status != "publishing":
+            state = course.status if course else "missing"
+            raise ApplicationError(f"the course is {state}, not publishing", non_retryable=True)
+        problems = publish_problems(await self.structure(request.course_id))
+        if problems:
+            raise ApplicationError("; ".join(problems), non_retryable=True)
+
+    @activity.defn(name="process_content")
+    async def process_content(self, request: CourseRequest) -> int:
+        documents = []
+        for module in await self.structure(request.course_id):
+            for lesson in module["lessons"]:
+                for n, text in enumerate(chunk_text(lesson["content"] or "")):
+                    documents.append(
+                        {"source": "lesson", "title": lesson["title"], "n": n, "text": text}
+                    )
+        async with self.db.unit_of_work() as uow:
+            materials = await CourseRepository(uow.session).materials(request.course_id)
+        for material in materials:
+            for n, text in enumerate(chunk_text(material.text or "")):
+                documents.append(
+                    {"source": "material", "title": material.filename, "n": n, "text": text}
+                )
+        return await self.content.replace_course(request.course_id, documents)
+
+    @activity.defn(name="update_search_index")
+    async def update_search_index(self, request: CourseRequest) -> None:
+        async with self.db.unit_of_work() as uow:
+            await CourseRepository(uow.session).index_for_search(request.course_id)
+            await uow.commit()
+
+    @activity.defn(name="mark_published")
+    async def mark_published(self, request: CourseRequest) -> None:
+        async with self.db.unit_of_work() as uow:
+            repo = CourseRepository(uow.session)
+            now = datetime.now(UTC)
+            moved = await repo.move_status(
+                request.course_id, ["publishing"], "published", published_at=now, publish_error=None
+            )
+            if moved:
+                uow.emit(course_event("published", await repo.get(request.course_id)))
+                await uow.commit()
+
+    @activity.defn(name="publish_event")
+    async def publish_event(self, request: CourseRequest) -> None:
+        """Make the publication visible: the course entity and caches reload, the instructor
+        hears of it. (`course.published` itself is in the outbox since mark_published.)"""
+        await self.course_changed(request.course_id)
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(request.course_id)
+            notice = NewNotification(
+                user_id=course.instructor_id,
+                kind="course_published",
+                title=f"{course.title} is published",
+                body="Students can now find and enroll in your course.",
+                dedupe_key=f"course.published:{course.id}",
+            )
+            await NotificationRepository(uow.session).add([notice])
+            await uow.commit()
+
+    @activity.defn(name="revert_to_draft")
+    async def revert_to_draft(self, failure: PublishFailed) -> None:
+        async with self.db.unit_of_work() as uow:
+            repo = CourseRepository(uow.session)
+            await repo.move_status(
+                failure.course_id, ["publishing"], "draft", publish_error=failure.reason
+            )
+            await repo.clear_search_index(failure.course_id)
+            await repo.record_publish_failure(
+                failure.course_id, failure.workflow_id, failure.reason
+            )
+            await uow.commit()
+        await self.course_changed(failure.course_id)
+
+    @activity.defn(name="remove_course_content")
+    async def remove_course_content(self, failure: PublishFailed) -> None:
+        await self.content.delete_course(failure.course_id)
+
+    @activity.defn(name="notify_publish_failed")
+    async def notify_publish_failed(self, failure: PublishFailed) -> None:
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(failure.course_id)
+            notice = NewNotification(
+                user_id=course.instructor_id,
+                kind="course_publish_failed",
+                title=f"{course.title} could not be published",
+                body=failure.reason,
+                dedupe_key=f"publish-failed:{failure.workflow_id}:{activity.info().workflow_run_id}",
+            )
+            await NotificationRepository(uow.session).add([notice])
+            await uow.commit()
+
+    @activity.defn(name="mark_archived")
+    async def mark_archived(self, request: CourseRequest) -> None:
+        async with self.db.unit_of_work() as uow:
+            repo = CourseRepository(uow.session)
+            moved = await repo.move_status(
+                request.course_id,
+                ["draft", "published"],
+                "archived",
+                archived_at=datetime.now(UTC),
+            )
+            if moved:
+                uow.emit(course_event("archived", await repo.get(request.course_id)))
+                await uow.commit()
+        await self.course_changed(request.course_id)
+
+    @activity.defn(name="notify_course_archived")
+    async def notify_course_archived(self, request: CourseRequest) -> int:
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(request.course_id)
+            students = await uow.session.scalars(
+                select(Enrollment.student_id).where(
+                    Enrollment.course_id == request.course_id,
+                    Enrollment.status.in_(["pending", "active"]),
+                )
+            )
+            notices = [
+                NewNotification(
+                    user_id=student_id,
+                    kind="course_archived",
+                    title=f"{course.title} was archived",
+                    body="The course is no longer offered; your progress is kept.",
+                    dedupe_key=f"course.archived:{course.id}",
+                )
+                for student_id in students
+            ]
+            added = await NotificationRepository(uow.session).add(notices)
+            await uow.commit()
+        return added

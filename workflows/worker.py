@@ -1,0 +1,23 @@
+"""The Temporal worker of SmartCourse: every workflow and the activities it is given."""
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.settings import Settings
+from workflows.courses import CourseArchiveWorkflow, CoursePublishingWorkflow
+from workflows.enrollment import EnrollmentWorkflow
+
+WORKFLOWS = [CoursePublishingWorkflow, CourseArchiveWorkflow, EnrollmentWorkflow]
+
+
+def build_worker(client: Client, settings: Settings, activities: Sequence[Callable]) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=list(activities),
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
