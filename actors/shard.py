@@ -26,6 +26,7 @@ from core.events import EnrollmentData, make_event
 from core.logs import configure_logging
 from core.progress import percentage, score_quiz
 from core.settings import Settings
+from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
 from storage.progress_cache import ProgressCache
@@ -78,7 +79,12 @@ class Shard:
         self.db = Database(
             settings.model_copy(update={"db_pool_size": settings.shard_db_pool_size})
         )
-        self.cache = ProgressCache(connect_redis(settings), settings.progress_cache_ttl_seconds)
+        redis = connect_redis(settings)
+        self.cache = ProgressCache(redis, settings.progress_cache_ttl_seconds)
+        # The public course view shows the seat count; it is dropped when a seat changes.
+        self.course_cache = CourseCache(
+            redis, settings.course_cache_ttl_seconds, settings.catalog_cache_ttl_seconds
+        )
         self.courses: dict[int, CourseEntity] = {}
         self.structures: dict[int, CourseState] = {}
         self.students: dict[int, StudentEntity] = {}
@@ -308,17 +314,22 @@ class Shard:
         COMMIT_SIZE.observe(size, tags=self.tags)
         COMMIT_SECONDS.observe(seconds, tags=self.tags)
 
+    async def owned_enrollment(self, student: StudentEntity, enrollment_id: int) -> EnrollmentState:
+        """The student's enrollment by id; re-read when unknown or pending (it is activated by
+        the enrollment workflow, outside this shard)."""
+        enrollment = student.by_id(enrollment_id)
+        if enrollment is None or enrollment.status == "pending":
+            found = [e for e in await self.fresh(student.student_id) if e.id == enrollment_id]
+            if not found:
+                raise NotFound("Enrollment not found")
+            if not student.pending.get(enrollment_id):
+                student.by_course[found[0].course_id] = found[0]
+            enrollment = student.by_course[found[0].course_id]
+        return enrollment
+
     async def read_progress(self, op: ReadProgress) -> dict[str, Any]:
         student = await self.student(op.student_id)
-        enrollment = student.by_id(op.enrollment_id)
-        if enrollment is None:
-            async with self.db.unit_of_work() as uow:
-                loaded = await EnrollmentRepository(uow.session).enrollments(op.student_id)
-            enrollment = next((e for e in loaded if e.id == op.enrollment_id), None)
-            if enrollment is None:
-                raise NotFound("Enrollment not found")
-            student.by_course.setdefault(enrollment.course_id, enrollment)
-            enrollment = student.by_course[enrollment.course_id]
+        enrollment = await self.owned_enrollment(student, op.enrollment_id)
         structure = (await self.course_state(enrollment.course_id)).structure
         return enrollment_view(enrollment) | {"progress": progress_view(enrollment, structure)}
 
@@ -359,6 +370,7 @@ class Shard:
                 uow.emit(make_event("enrollment.created", str(row.id), data, source="enrollments"))
                 await uow.commit()
                 course.taken += 1
+                await self.course_cache.invalidate_course(op.course_id)
                 state = EnrollmentState(
                     row.id,
                     row.student_id,
@@ -373,13 +385,7 @@ class Shard:
 
     async def drop(self, op: Drop) -> dict[str, Any]:
         student = await self.student(op.student_id)
-        enrollment = student.by_id(op.enrollment_id)
-        if enrollment is None or enrollment.status not in ("active", "pending"):
-            found = [e for e in await self.fresh(op.student_id) if e.id == op.enrollment_id]
-            enrollment = found[0] if found else None
-            if enrollment is None:
-                raise NotFound("Enrollment not found")
-            student.by_course[enrollment.course_id] = enrollment
+        enrollment = await self.owned_enrollment(student, op.enrollment_id)
         if enrollment.status == "dropped":
             return enrollment_view(enrollment)
         if enrollment.status == "completed":
@@ -401,6 +407,7 @@ class Shard:
                     make_event("enrollment.dropped", str(enrollment.id), data, source="enrollments")
                 )
                 await uow.commit()
+                await self.course_cache.invalidate_course(enrollment.course_id)
         enrollment.status = "dropped"
         return enrollment_view(enrollment)
 

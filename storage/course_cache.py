@@ -64,6 +64,13 @@ class CourseCache:
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)
 
+    async def invalidate_course(self, course_id: int) -> None:
+        """Drop the course's view only (its seat count changed; catalog pages may lag 5 min)."""
+        try:
+            await self._redis.delete(course_key(course_id))
+        except REDIS_ERRORS as error:
+            fail_open("course_cache", error)
+
     async def invalidate(self, course_id: int) -> None:
         """Drop the course and every catalog page (a change can move any page)."""
         try:
