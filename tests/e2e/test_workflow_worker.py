@@ -1,0 +1,47 @@
+"""The Temporal worker dies while a course is being published: the workflow waits durably in
+Temporal and finishes, once, when the system brings the worker back."""
+
+import asyncio
+
+import httpx
+import ray
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
+
+from actors.pool import NAMESPACE, ensure_actors
+from actors.worker_host import WORKER_HOST
+from tests.conftest import System
+from tests.e2e.accounts import sign_up
+from tests.e2e.catalog import draft_course, poll, wait_for_status
+from workflows.client import connect
+
+
+async def test_publish_finishes_after_the_worker_is_killed_and_restarted(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner = await sign_up(client, "instructor")
+    course = await draft_course(client, owner)
+    ray.kill(ray.get_actor(WORKER_HOST, namespace=NAMESPACE), no_restart=True)
+
+    started = await client.post(f"/courses/{course['id']}/publish", headers=owner.headers)
+    assert started.status_code == 202
+    temporal = await connect(system.settings)
+    handle = temporal.get_workflow_handle(started.json()["workflow_id"])
+
+    async def scheduled() -> bool:
+        history = await handle.fetch_history()
+        return any(
+            e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED for e in history.events
+        )
+
+    await poll(scheduled)
+    await asyncio.sleep(1)  # nobody is there to run it: it stays put, not lost
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    stuck = (await client.get(f"/courses/{course['id']}", headers=owner.headers)).json()
+    assert stuck["status"] == "publishing"
+
+    await asyncio.to_thread(ensure_actors, system.settings)
+    await wait_for_status(client, owner, course["id"], "published")
+    assert await handle.result() == "published"
+    runs = [w async for w in temporal.list_workflows(f"WorkflowId = '{handle.id}'")]
+    assert len(runs) == 1 and runs[0].status == WorkflowExecutionStatus.COMPLETED
