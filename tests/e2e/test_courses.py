@@ -5,13 +5,16 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models.course import Course, Module, PublishFailure
-from tests.e2e.accounts import sign_up
+from tests.conftest import System
+from tests.e2e.accounts import account
 from tests.e2e.catalog import draft_course, published_course, wait_for_status
 from tests.e2e.test_gateway import assert_envelope
 
 
-async def test_published_course_is_listed_in_the_catalog(client: httpx.AsyncClient) -> None:
-    owner = await sign_up(client, "instructor")
+async def test_published_course_is_listed_in_the_catalog(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, quiz=True, category="physics-e2e")
     assert course["published_at"] and [len(m["lessons"]) for m in course["modules"]] == [2, 3]
     # Quiz keys never leave the services.
@@ -25,8 +28,8 @@ async def test_published_course_is_listed_in_the_catalog(client: httpx.AsyncClie
     assert public.status_code == 200 and public.json()["status"] == "published"
 
 
-async def test_full_text_search_and_newest_first(client: httpx.AsyncClient) -> None:
-    owner = await sign_up(client, "instructor")
+async def test_full_text_search_and_newest_first(client: httpx.AsyncClient, system: System) -> None:
+    owner = await account(system.settings, "instructor")
     older = await published_course(client, owner, title="Quantum gardening", category="search-e2e")
     newer = await published_course(client, owner, title="Gardening basics", category="search-e2e")
     found = (
@@ -42,9 +45,9 @@ async def test_full_text_search_and_newest_first(client: httpx.AsyncClient) -> N
 
 
 async def test_empty_course_fails_publishing_and_returns_to_draft(
-    client: httpx.AsyncClient, db: Database
+    client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
-    owner = await sign_up(client, "instructor")
+    owner = await account(system.settings, "instructor")
     course = await draft_course(client, owner, modules=1, lessons=0)
     started = await client.post(f"/courses/{course['id']}/publish", headers=owner.headers)
     assert started.status_code == 202
@@ -67,8 +70,10 @@ async def test_empty_course_fails_publishing_and_returns_to_draft(
     assert [n["kind"] for n in notes] == ["course_publish_failed"]
 
 
-async def test_archive_ends_enrollments_and_leaves_the_catalog(client: httpx.AsyncClient) -> None:
-    owner = await sign_up(client, "instructor")
+async def test_archive_ends_enrollments_and_leaves_the_catalog(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, category="archive-e2e")
     answer = await client.delete(f"/courses/{course['id']}", headers=owner.headers)
     assert (
@@ -78,7 +83,7 @@ async def test_archive_ends_enrollments_and_leaves_the_catalog(client: httpx.Asy
     await wait_for_status(client, owner, course["id"], "archived")
     page = (await client.get("/courses", params={"category": "archive-e2e"})).json()
     assert page["items"] == []
-    student = await sign_up(client)
+    student = await account(system.settings)
     refused = await client.post(
         "/enrollments", json={"course_id": course["id"]}, headers=student.headers
     )
@@ -86,12 +91,12 @@ async def test_archive_ends_enrollments_and_leaves_the_catalog(client: httpx.Asy
 
 
 async def test_authorization_and_validation_write_nothing(
-    client: httpx.AsyncClient, db: Database
+    client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
     owner, other, student = (
-        await sign_up(client, "instructor"),
-        await sign_up(client, "instructor"),
-        await sign_up(client),
+        await account(system.settings, "instructor"),
+        await account(system.settings, "instructor"),
+        await account(system.settings),
     )
     course = await draft_course(client, owner, modules=1, lessons=1)
     cid = course["id"]
@@ -167,8 +172,8 @@ async def test_authorization_and_validation_write_nothing(
     assert (await client.get(f"/courses/{cid}")).json()["title"] == "Renamed"
 
 
-async def test_materials_upload_type_and_size(client: httpx.AsyncClient) -> None:
-    owner = await sign_up(client, "instructor")
+async def test_materials_upload_type_and_size(client: httpx.AsyncClient, system: System) -> None:
+    owner = await account(system.settings, "instructor")
     course = await draft_course(client, owner, modules=1, lessons=1)
     url = f"/courses/{course['id']}/materials"
     files = {"file": ("notes.md", b"# Notes\nphotosynthesis in plants", "text/markdown")}

@@ -8,15 +8,17 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion
-from tests.e2e.accounts import sign_up
+from tests.conftest import System
+from tests.e2e.accounts import account, many_accounts
 from tests.e2e.catalog import QUIZ, active_enrollment, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
 
 
 async def test_enrollment_becomes_active_and_welcomes_the_student(
     client: httpx.AsyncClient,
+    system: System,
 ) -> None:
-    owner, student = await sign_up(client, "instructor"), await sign_up(client)
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
     course = await published_course(client, owner)
     answer = await client.post(
         "/enrollments", json={"course_id": course["id"]}, headers=student.headers
@@ -46,9 +48,9 @@ async def test_enrollment_becomes_active_and_welcomes_the_student(
 
 
 async def test_same_enrollment_retried_concurrently_creates_one_row(
-    client: httpx.AsyncClient, db: Database
+    client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
-    owner, student = await sign_up(client, "instructor"), await sign_up(client)
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
     course = await published_course(client, owner)
     headers = student.headers | {"Idempotency-Key": "retry-1"}
     answers = await asyncio.gather(
@@ -67,11 +69,11 @@ async def test_same_enrollment_retried_concurrently_creates_one_row(
 
 
 async def test_seat_limit_holds_under_concurrent_enrollments(
-    client: httpx.AsyncClient, db: Database
+    client: httpx.AsyncClient, db: Database, system: System
 ) -> None:
-    owner = await sign_up(client, "instructor")
+    owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, enrollment_limit=5)
-    students = await asyncio.gather(*(sign_up(client) for _ in range(50)))
+    students = await many_accounts(system.settings, 50)
     answers = await asyncio.gather(
         *(
             client.post("/enrollments", json={"course_id": course["id"]}, headers=s.headers)
@@ -98,8 +100,8 @@ async def test_seat_limit_holds_under_concurrent_enrollments(
     assert late.status_code == 202, late.text
 
 
-async def test_prerequisites_must_be_completed(client: httpx.AsyncClient) -> None:
-    owner, student = await sign_up(client, "instructor"), await sign_up(client)
+async def test_prerequisites_must_be_completed(client: httpx.AsyncClient, system: System) -> None:
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
     basics = await published_course(client, owner, modules=1, lessons=1)
     advanced = await published_course(client, owner, prerequisite_ids=[basics["id"]])
     refused = await client.post(
@@ -116,11 +118,13 @@ async def test_prerequisites_must_be_completed(client: httpx.AsyncClient) -> Non
     assert admitted.status_code == 202, admitted.text
 
 
-async def test_progress_quiz_and_completion(client: httpx.AsyncClient, db: Database) -> None:
+async def test_progress_quiz_and_completion(
+    client: httpx.AsyncClient, system: System, db: Database
+) -> None:
     owner, student, stranger = (
-        await sign_up(client, "instructor"),
-        await sign_up(client),
-        await sign_up(client),
+        await account(system.settings, "instructor"),
+        await account(system.settings),
+        await account(system.settings),
     )
     course = await published_course(client, owner, modules=2, lessons=1, quiz=True)
     lessons = lesson_ids(course)

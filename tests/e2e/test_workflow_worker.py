@@ -11,7 +11,7 @@ from temporalio.client import WorkflowExecutionStatus
 from actors.pool import NAMESPACE, ensure_actors
 from actors.worker_host import WORKER_HOST
 from tests.conftest import System
-from tests.e2e.accounts import sign_up
+from tests.e2e.accounts import account
 from tests.e2e.catalog import draft_course, poll, wait_for_status
 from workflows.client import connect
 
@@ -19,7 +19,7 @@ from workflows.client import connect
 async def test_publish_finishes_after_the_worker_is_killed_and_restarted(
     client: httpx.AsyncClient, system: System
 ) -> None:
-    owner = await sign_up(client, "instructor")
+    owner = await account(system.settings, "instructor")
     course = await draft_course(client, owner)
     ray.kill(ray.get_actor(WORKER_HOST, namespace=NAMESPACE), no_restart=True)
 

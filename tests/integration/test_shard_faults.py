@@ -17,17 +17,17 @@ from core.errors import DependencyDown
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion
 from tests.conftest import System
-from tests.e2e.accounts import sign_up
+from tests.e2e.accounts import account, many_accounts
 from tests.e2e.catalog import active_enrollment, lesson_ids, published_course
 
 
 async def test_no_acknowledged_completion_is_lost_when_a_shard_dies(
     client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
-    owner = await sign_up(client, "instructor")
+    owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, modules=4, lessons=5)
     lessons = lesson_ids(course)
-    students = await asyncio.gather(*(sign_up(client) for _ in range(50)))
+    students = await many_accounts(system.settings, 50)
     enrollments = {s.id: (await active_enrollment(client, s, course["id"]))["id"] for s in students}
     shards = ShardClient(system.settings)
     acknowledged: set[tuple[int, int]] = set()

@@ -1,0 +1,1 @@
+"""Benchmarks: the progress write path against its baseline, and the locust scenarios."""

@@ -1,0 +1,262 @@
+"""The progress benchmark: durable lesson completions per second through the gateway, with
+p50/p95/p99, next to the baseline (plain FastAPI + asyncpg, one transaction per completion)
+in the same run, against the same PostgreSQL. `make bench` runs it and writes
+benchmarks/results/progress.md.
+
+Each target gets a closed-loop run (every locust user sends its next completion as soon as the
+last one answered: the peak), then an open run at half of that peak for the latencies there.
+Every request is a new (student, lesson) pair, and the acknowledged count is checked against
+the rows in PostgreSQL afterwards.
+"""
+
+import asyncio
+import csv
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+from sqlalchemy import func, select
+
+from benchmarks.population import Population, seed_population
+from core.settings import Settings, get_settings
+from serve import runtime
+from serve.stack import LocalStack, port_open
+from storage import migrate
+from storage.db import Database
+from storage.models.enrollment import LessonCompletion
+from tests.conftest import free_port, test_environment
+
+log = logging.getLogger("benchmarks.progress")
+RESULTS = Path(__file__).with_name("results")
+USERS = int(os.environ.get("BENCH_USERS", "64"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", "2000"))
+MODULES, LESSONS = 5, 10
+
+
+@dataclass
+class Run:
+    target: str
+    phase: str
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+
+
+def locust(target: str, phase: str, host: str, work: Path, rate: float, out: Path) -> Run:
+    prefix = out / f"{target}-{phase}"
+    env = os.environ | {"BENCH_WORK": str(work), "BENCH_USER_RATE": str(rate)}
+    command = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f",
+        str(Path(__file__).with_name("locust_progress.py")),
+        "--headless",
+        "-u",
+        str(USERS),
+        "-r",
+        str(USERS),
+        "-t",
+        f"{SECONDS}s",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "5",
+        "--loglevel",
+        "WARNING",
+    ]
+    log.info(
+        "event=locust target=%s phase=%s users=%d rate_per_user=%.1f", target, phase, USERS, rate
+    )
+    subprocess.run(command, env=env, check=False, capture_output=True)
+    with open(f"{prefix}_stats.csv") as stats:
+        row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
+    run = Run(
+        target,
+        phase,
+        USERS,
+        int(row["Request Count"]),
+        int(row["Failure Count"]),
+        float(row["Requests/s"]),
+        float(row["50%"]),
+        float(row["95%"]),
+        float(row["99%"]),
+    )
+    log.info("event=locust_done %s", run)
+    return run
+
+
+def work_file(population: Population, start: int, out: Path, name: str) -> Path:
+    path = out / f"{name}.json"
+    path.write_text(
+        json.dumps({"tokens": population.tokens, "lessons": population.lesson_ids, "start": start})
+    )
+    return path
+
+
+def measure(target: str, host: str, population: Population, out: Path) -> list[Run]:
+    """Warm-up, peak (closed loop), then half of the peak (open loop)."""
+    per_run = len(population.tokens) * len(population.lesson_ids) // 3
+    locust(target, "warmup", host, work_file(population, 0, out, f"{target}-w"), 0, out)
+    peak = locust(target, "peak", host, work_file(population, per_run, out, f"{target}-p"), 0, out)
+    half_rate = peak.rps / 2 / USERS
+    half = locust(
+        target, "half", host, work_file(population, 2 * per_run, out, f"{target}-h"), half_rate, out
+    )
+    return [peak, half]
+
+
+async def stored_completions(settings: Settings, population: Population) -> int:
+    db = Database(settings)
+    try:
+        async with db.unit_of_work() as uow:
+            return await uow.session.scalar(
+                select(func.count())
+                .select_from(LessonCompletion)
+                .where(LessonCompletion.lesson_id.in_(population.lesson_ids))
+            )
+    finally:
+        await db.dispose()
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    kib = int(memory.split()[1])
+    return f"{os.cpu_count()} CPUs ({cpu}), {kib / 1024 / 1024:.0f} GiB RAM, {platform.platform()}"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def report(runs: list[Run], acknowledged: dict[str, tuple[int, int]], elapsed: float) -> str:
+    by = {(r.target, r.phase): r for r in runs}
+    system, baseline = by[("smartcourse", "peak")], by[("baseline", "peak")]
+    half = by[("smartcourse", "half")]
+    lines = [
+        "# Progress benchmark: durable lesson completions",
+        "",
+        f"Machine: {machine()}. Python {platform.python_version()}, Ray {ray.__version__}.",
+        f"Run: {USERS} locust users, {SECONDS} s per phase, {STUDENTS} students per target x "
+        f"{MODULES * LESSONS} lessons; run took {elapsed:.0f} s. "
+        "Locust ran on the same machine, so it shares the 2 cores with the system under test.",
+        "",
+        "| target | phase | requests | failures | completions/s | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.target} | {r.phase} | {r.requests} | {r.failures} | {r.rps:.0f} "
+        f"| {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} |"
+        for r in runs
+        if r.phase != "warmup"
+    ]
+    ratio = system.rps / baseline.rps if baseline.rps else float("nan")
+    lines += [
+        "",
+        f"Throughput ratio SmartCourse / baseline at peak: **{ratio:.2f}x**.",
+        "",
+        "Targets (issue #5) on this machine:",
+        f"- >= 1,500 durable completions/s: {system.rps:.0f}/s ({verdict(system.rps >= 1500)}).",
+        f"- p99 <= 50 ms at half of the peak: {half.p99:.0f} ms ({verdict(half.p99 <= 50)}).",
+        f"- at least the baseline's throughput: {verdict(ratio >= 1)} ({ratio:.2f}x).",
+        "",
+        "Durability check (successful responses vs rows in PostgreSQL, all phases):",
+    ]
+    lines += [f"- {t}: {ok} acknowledged, {rows} stored." for t, (ok, rows) in acknowledged.items()]
+    return "\n".join(lines) + "\n"
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not port_open(f"127.0.0.1:{port}", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the baseline did not listen on {port} within {seconds} s")
+        time.sleep(0.1)
+
+
+def bench_settings(out: Path) -> Settings:
+    env = test_environment(out) | {
+        "SMARTCOURSE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/"
+        f"smartcourse_bench_{os.getpid()}",
+        "SMARTCOURSE_ENVIRONMENT": "local",
+        "SMARTCOURSE_RAY_NUM_CPUS": "2",
+        "SMARTCOURSE_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.monotonic()
+    out = Path(tempfile.mkdtemp(prefix="sc-bench-"))
+    settings = bench_settings(out)
+    baseline_port = free_port()
+    with LocalStack(settings, ephemeral=True, headless=True):
+        migrate.upgrade(settings)
+        runtime.start_ray(settings)
+        baseline = None
+        try:
+            runtime.deploy(settings)
+            populations = {
+                target: asyncio.run(seed_population(settings, STUDENTS, MODULES, LESSONS))
+                for target in ("smartcourse", "baseline")
+            }
+            baseline = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.baseline", str(baseline_port)],
+                env=os.environ.copy(),
+            )
+            wait_for_port(baseline_port)
+            hosts = {
+                "smartcourse": f"http://127.0.0.1:{settings.http_port}",
+                "baseline": f"http://127.0.0.1:{baseline_port}",
+            }
+            runs: list[Run] = []
+            acknowledged = {}
+            for target, host in hosts.items():
+                runs += measure(target, host, populations[target], out)
+            for target in hosts:
+                ok = sum(r.requests - r.failures for r in runs if r.target == target)
+                rows = asyncio.run(stored_completions(settings, populations[target]))
+                acknowledged[target] = (ok, rows)
+        finally:
+            if baseline is not None:
+                baseline.terminate()
+                baseline.wait(10)
+            runtime.shutdown(settings)
+            asyncio.run(migrate.drop_database(settings.database_url))
+    RESULTS.mkdir(exist_ok=True)
+    text = report(runs, acknowledged, time.monotonic() - started)
+    (RESULTS / "progress.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
