@@ -1,4 +1,5 @@
-"""The system's named actors (shards, the Temporal worker host): created once, found by name.
+"""The system's named actors: shards, the outbox relay, the event consumers and the Temporal
+worker host, created once and found by name.
 
 Every actor is detached and created with `get_if_exists`, so `smartcourse up`, a Serve replica
 on a cluster (KubeRay) or a test may all call `ensure_actors` and get the same ones."""
@@ -8,8 +9,11 @@ import time
 
 import ray
 
+from actors.consumer import EventConsumer
+from actors.handlers import CONSUMERS
 from actors.ops import ReloadCourse
 from actors.placement import shard_name
+from actors.relay import OutboxRelay
 from actors.shard import Shard
 from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
 from core.settings import Settings
@@ -33,10 +37,25 @@ def worker_host(settings: Settings) -> ray.actor.ActorHandle:
     ).remote(settings)
 
 
+def relay(settings: Settings) -> ray.actor.ActorHandle:
+    return OutboxRelay.options(
+        name="outbox-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+    ).remote(settings)
+
+
+def consumers(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+    return {
+        group: EventConsumer.options(
+            name=group, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        ).remote(settings, group)
+        for group in CONSUMERS
+    }
+
+
 def ensure_actors(settings: Settings) -> None:
-    """Create what is missing and wait until the shards answer and the worker has started."""
-    shards = shard_handles(settings)
-    ray.get([shard.stats.remote() for shard in shards])
+    """Create what is missing and wait until every actor answers and the worker has started."""
+    handles = [*shard_handles(settings), relay(settings), *consumers(settings).values()]
+    ray.get([handle.stats.remote() for handle in handles])
     host = worker_host(settings)
     deadline = time.monotonic() + WORKER_START_SECONDS
     while not ray.get(host.ready.remote()):

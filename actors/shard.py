@@ -20,6 +20,7 @@ from ray.util.metrics import Counter, Gauge, Histogram
 
 from actors.commit import GroupCommitter
 from actors.entities import CourseEntity, StudentEntity, completion, progress_view
+from actors.loading import SingleFlight
 from actors.ops import Admit, Complete, Drop, Op, ReadProgress, ReloadCourse, SubmitQuiz
 from core.errors import Conflict, DependencyDown, DomainError, NotFound
 from core.events import EnrollmentData, make_event
@@ -89,6 +90,7 @@ class Shard:
         self.structures: dict[int, CourseState] = {}
         self.students: dict[int, StudentEntity] = {}
         self.lesson_course: dict[int, int] = {}
+        self.loads = SingleFlight()
         self.committer = GroupCommitter(self.db, self.committed, self.observe)
         self.passivating = asyncio.get_event_loop().create_task(self.passivate_forever())
 
@@ -125,12 +127,20 @@ class Shard:
     async def course_state(self, course_id: int) -> CourseState:
         state = self.structures.get(course_id)
         if state is None:
-            async with self.db.unit_of_work() as uow:
-                state = await EnrollmentRepository(uow.session).course_state(course_id)
-            if state is None:
-                raise NotFound("Course not found")
-            self.structures[course_id] = state
-            ACTIVATIONS.inc(tags=self.tags | {"kind": "course"})
+            state = await self.loads.load(
+                ("course", course_id), lambda: self.load_course(course_id)
+            )
+        return state
+
+    async def load_course(self, course_id: int) -> CourseState:
+        async with self.db.unit_of_work() as uow:
+            state = await EnrollmentRepository(uow.session).course_state(course_id)
+        if state is None:
+            raise NotFound("Course not found")
+        self.structures[course_id] = state
+        for lessons in state.structure.modules.values():
+            self.lesson_course.update(dict.fromkeys(lessons, course_id))
+        ACTIVATIONS.inc(tags=self.tags | {"kind": "course"})
         return state
 
     async def course(self, course_id: int) -> CourseEntity:
@@ -146,14 +156,17 @@ class Shard:
     async def student(self, student_id: int) -> StudentEntity:
         entity = self.students.get(student_id)
         if entity is None:
-            async with self.db.unit_of_work() as uow:
-                loaded = await EnrollmentRepository(uow.session).enrollments(student_id)
-            entity = self.students.get(student_id)
-            if entity is None:
-                entity = StudentEntity(student_id, {e.course_id: e for e in loaded})
-                self.students[student_id] = entity
-                ACTIVATIONS.inc(tags=self.tags | {"kind": "student"})
+            entity = await self.loads.load(
+                ("student", student_id), lambda: self.load_student(student_id)
+            )
         entity.used = time.monotonic()
+        return entity
+
+    async def load_student(self, student_id: int) -> StudentEntity:
+        loaded = await self.fresh(student_id)
+        entity = StudentEntity(student_id, {e.course_id: e for e in loaded})
+        self.students[student_id] = entity
+        ACTIVATIONS.inc(tags=self.tags | {"kind": "student"})
         return entity
 
     async def reload_enrollment(
@@ -183,14 +196,20 @@ class Shard:
     async def lesson_enrollment(self, student_id: int, lesson_id: int):
         course_id = self.lesson_course.get(lesson_id)
         if course_id is None:
-            async with self.db.unit_of_work() as uow:
-                course_id = await EnrollmentRepository(uow.session).course_of_lesson(lesson_id)
-            if course_id is None:
-                raise NotFound("Lesson not found")
-            self.lesson_course[lesson_id] = course_id
+            course_id = await self.loads.load(
+                ("lesson", lesson_id), lambda: self.lesson_of(lesson_id)
+            )
         student = await self.student(student_id)
         enrollment = await self.active_enrollment(student, course_id)
         return student, enrollment, (await self.course_state(course_id)).structure
+
+    async def lesson_of(self, lesson_id: int) -> int:
+        async with self.db.unit_of_work() as uow:
+            course_id = await EnrollmentRepository(uow.session).course_of_lesson(lesson_id)
+        if course_id is None:
+            raise NotFound("Lesson not found")
+        self.lesson_course[lesson_id] = course_id
+        return course_id
 
     # Progress -------------------------------------------------------------------------------
 

@@ -58,7 +58,11 @@ class Run:
 def locust(target: str, phase: str, host: str, work: Path, rate: float, out: Path) -> Run:
     prefix = out / f"{target}-{phase}"
     env = os.environ | {"BENCH_WORK": str(work), "BENCH_USER_RATE": str(rate)}
+    # The load generator yields the CPU to the systems under test (same 2 cores).
     command = [
+        "nice",
+        "-n",
+        "19",
         str(Path(sys.executable).with_name("locust")),
         "-f",
         str(Path(__file__).with_name("locust_progress.py")),

@@ -1,8 +1,9 @@
-"""Writing domain events into the outbox table, inside the caller's transaction."""
+"""The outbox table: events written inside the caller's transaction, and read back in order
+by the relay."""
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
@@ -24,3 +25,25 @@ async def add_events(session: AsyncSession, events: Iterable[EventEnvelope]) -> 
     rows = [outbox_row(event) for event in events]
     if rows:
         await session.execute(insert(OutboxEvent), rows)
+
+
+async def pending(session: AsyncSession, limit: int) -> list[OutboxEvent]:
+    """The oldest unpublished rows, in commit order (`seq`)."""
+    rows = await session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.seq)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_published(session: AsyncSession, seqs: list[int]) -> None:
+    await session.execute(
+        update(OutboxEvent).where(OutboxEvent.seq.in_(seqs)).values(published_at=func.now())
+    )
+
+
+async def backlog(session: AsyncSession) -> int:
+    statement = select(func.count()).where(OutboxEvent.published_at.is_(None))
+    return await session.scalar(statement) or 0

@@ -11,10 +11,12 @@ from storage.models.course import (
     PublishFailure,
 )
 from storage.models.enrollment import Enrollment, LessonCompletion, Notification, QuizAttempt
+from storage.models.events import AnalyticsDaily, ProcessedEvent
 from storage.models.outbox import OutboxEvent
 from storage.models.user import InstructorProfile, RefreshToken, User
 
 __all__ = [
+    "AnalyticsDaily",
     "Base",
     "ContentChunk",
     "Course",
@@ -27,6 +29,7 @@ __all__ = [
     "Module",
     "Notification",
     "OutboxEvent",
+    "ProcessedEvent",
     "PublishFailure",
     "QuizAttempt",
     "RefreshToken",

@@ -1,0 +1,107 @@
+"""What each consumer group does with an event, inside the transaction that also records the
+event as processed (so a redelivered event has no second effect)."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.events import EventEnvelope
+from storage.models.course import Course, Module
+from storage.models.events import AnalyticsDaily
+from storage.repositories.course import CourseRepository
+from storage.repositories.notification import NewNotification, NotificationRepository
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+async def notify(session: AsyncSession, event: EventEnvelope) -> None:
+    data, kind = event.data, event.type
+    notices: list[NewNotification] = []
+    if kind == "enrollment.created":
+        course = await session.get(Course, data["course_id"])
+        notices.append(
+            NewNotification(
+                user_id=data["student_id"],
+                kind="enrollment_welcome",
+                title=f"Welcome to {course.title}",
+                body="You are enrolled. Start with the first lesson whenever you are ready.",
+                dedupe_key=f"enrollment.created:{data['enrollment_id']}",
+            )
+        )
+    elif kind == "progress.module_completed":
+        module = await session.get(Module, data["module_id"])
+        notices.append(
+            NewNotification(
+                user_id=data["student_id"],
+                kind="module_completed",
+                title=f"Module complete: {module.title}",
+                body="Well done. The next module is waiting for you.",
+                dedupe_key=f"module_completed:{data['enrollment_id']}:{data['module_id']}",
+            )
+        )
+    elif kind == "certificate.issued":
+        notices.append(
+            NewNotification(
+                user_id=data["student_id"],
+                kind="certificate_ready",
+                title="Your certificate is ready",
+                body=f"Verification code {data['verification_code']}.",
+                dedupe_key=f"certificate.issued:{data['certificate_id']}",
+            )
+        )
+    await NotificationRepository(session).add(notices)
+
+
+COUNTERS = {
+    "enrollment.created": "new_enrollments",
+    "enrollment.completed": "completions",
+    "enrollment.dropped": "drops",
+}
+
+
+async def ensure_month(session: AsyncSession, day: date) -> None:
+    """The month's partition of analytics_metrics (seed 6.3), created the first time it is used."""
+    start = day.replace(day=1)
+    end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    name = f"analytics_metrics_y{start.year}m{start.month:02d}"
+    # Identifiers cannot be parameters; both are built from integers above.
+    await session.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF analytics_metrics "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
+    )
+
+
+async def count(session: AsyncSession, event: EventEnvelope) -> None:
+    column = COUNTERS.get(event.type)
+    if column is None:
+        return
+    day = event.time.astimezone(UTC).date()
+    await ensure_month(session, day)
+    for course_id in (event.data["course_id"], 0):
+        statement = insert(AnalyticsDaily).values(day=day, course_id=course_id, **{column: 1})
+        statement = statement.on_conflict_do_update(
+            index_elements=["day", "course_id"],
+            set_={column: getattr(AnalyticsDaily, column) + 1},
+        )
+        await session.execute(statement)
+
+
+async def reindex(session: AsyncSession, event: EventEnvelope) -> None:
+    """A published course that changed gets its search document rebuilt."""
+    if event.type == "course.updated":
+        course = await session.get(Course, event.data["course_id"])
+        if course is not None and course.status == "published":
+            await CourseRepository(session).index_for_search(course.id)
+
+
+# Consumer group → (topics, handler).
+CONSUMERS: dict[str, tuple[list[str], Handler]] = {
+    "notification-consumer": (["enrollment.events", "progress.events"], notify),
+    "analytics-consumer": (["enrollment.events"], count),
+    "content-consumer": (["course.events"], reindex),
+}

@@ -1,0 +1,72 @@
+"""Kafka through aiokafka: topic names (with the deployment's prefix), creating the seed's topics
+with their partition counts, and producer/consumer construction.
+
+The local broker (Tansu) has no idempotent producer, so none is asked for: outbox ids and
+idempotent consumers give effectively-once delivery (DESIGN.md, Events)."""
+
+import contextlib
+import json
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from core.events import TOPICS
+from core.settings import Settings
+
+DLQ_SUFFIX = ".dlq"
+
+
+def topic_name(settings: Settings, topic: str) -> str:
+    return f"{settings.kafka_topic_prefix}{topic}"
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create every topic of the seed (and its dead-letter topic) that is missing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = []
+        for topic in TOPICS:
+            for name, partitions in ((topic.name, topic.partitions), (topic.name + DLQ_SUFFIX, 1)):
+                full = topic_name(settings, name)
+                if full not in existing:
+                    config = {"retention.ms": str(topic.retention_ms)}
+                    wanted.append(NewTopic(full, partitions, 1, topic_configs=config))
+        if wanted:
+            # Another process may create them at the same moment.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+def producer(settings: Settings, *, raw: bool = False) -> AIOKafkaProducer:
+    """A producer of JSON values and string keys, or of bytes as they are (`raw`)."""
+    serializers = (
+        {}
+        if raw
+        else {
+            "value_serializer": lambda value: json.dumps(value).encode(),
+            "key_serializer": lambda key: key.encode(),
+        }
+    )
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=10_000,
+        **serializers,
+    )
+
+
+def consumer(settings: Settings, group: str, topics: list[str]) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *(topic_name(settings, topic) for topic in topics),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=200,
+    )
