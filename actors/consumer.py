@@ -42,7 +42,7 @@ class EventConsumer:
     def __init__(self, settings: Settings, group: str) -> None:
         configure_logging(settings.log_level)
         self.settings, self.group = settings, group
-        self.topics, self.handler = CONSUMERS[group]
+        self.subscription = CONSUMERS[group]
         self.db = Database(settings.model_copy(update={"db_pool_size": 2}))
         self.handled = 0
         self.running = asyncio.get_event_loop().create_task(self.run())
@@ -57,7 +57,7 @@ class EventConsumer:
 
     async def consume(self) -> None:
         await ensure_topics(self.settings)
-        source = consumer(self.settings, self.group, self.topics)
+        source = consumer(self.settings, self.group, self.subscription.topics)
         dlq = producer(self.settings, raw=True)
         await source.start()
         await dlq.start()
@@ -83,7 +83,9 @@ class EventConsumer:
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
             try:
                 event = self.parse(message)
-                if await self.apply(event, self.handler):
+                if event.type not in self.subscription.event_types:
+                    return
+                if await self.apply(event, self.subscription.handler):
                     EVENT_LAG.observe(
                         max(0.0, time.time() - event.time.timestamp()), tags={"group": self.group}
                     )

@@ -75,6 +75,7 @@ def completion(
     done = course_completed(structure, after)
     change = ProgressChange(
         enrollment_id=enrollment.id,
+        student_id=enrollment.student_id,
         at=now,
         percentage=percentage(structure, after),
         lesson_id=lesson_id,

@@ -2,6 +2,7 @@
 event as processed (so a redelivered event has no second effect)."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date
 
 from sqlalchemy import text
@@ -99,9 +100,21 @@ async def reindex(session: AsyncSession, event: EventEnvelope) -> None:
             await CourseRepository(session).index_for_search(course.id)
 
 
-# Consumer group → (topics, handler).
-CONSUMERS: dict[str, tuple[list[str], Handler]] = {
-    "notification-consumer": (["enrollment.events", "progress.events"], notify),
-    "analytics-consumer": (["enrollment.events"], count),
-    "content-consumer": (["course.events"], reindex),
+NOTIFIED = {"enrollment.created", "progress.module_completed", "certificate.issued"}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topics: list[str]
+    handler: Handler
+    # Other event types on these topics are skipped without a database round trip.
+    event_types: frozenset[str]
+
+
+CONSUMERS: dict[str, Subscription] = {
+    "notification-consumer": Subscription(
+        ["enrollment.events", "progress.events"], notify, frozenset(NOTIFIED)
+    ),
+    "analytics-consumer": Subscription(["enrollment.events"], count, frozenset(COUNTERS)),
+    "content-consumer": Subscription(["course.events"], reindex, frozenset({"course.updated"})),
 }

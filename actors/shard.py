@@ -255,9 +255,8 @@ class Shard:
                 change = replace(change, quiz=record)
                 await self.commit(student, key, change, events, pending, op.lesson_id)
             else:
-                change = ProgressChange(
-                    enrollment.id, datetime.now(UTC), percentage(structure, before), quiz=record
-                )
+                at, done = datetime.now(UTC), percentage(structure, before)
+                change = ProgressChange(enrollment.id, op.student_id, at, done, quiz=record)
                 await self.committer.submit(change, [])
         finally:
             student.pending_attempts[key] -= 1
@@ -299,7 +298,7 @@ class Shard:
         """After a commit: apply the changes to the entities, then refresh their snapshots."""
         touched: dict[int, EnrollmentState] = {}
         for change in changes:
-            enrollment = self.enrollment_by_id(change.enrollment_id)
+            enrollment = self.enrollment_by_id(change.enrollment_id, change.student_id)
             if enrollment is None:
                 continue
             enrollment.last_accessed_at = change.at
@@ -322,12 +321,9 @@ class Shard:
                 }
         await self.cache.put_many(snapshots)
 
-    def enrollment_by_id(self, enrollment_id: int) -> EnrollmentState | None:
-        for student in self.students.values():
-            found = student.by_id(enrollment_id)
-            if found is not None:
-                return found
-        return None
+    def enrollment_by_id(self, enrollment_id: int, student_id: int) -> EnrollmentState | None:
+        student = self.students.get(student_id)
+        return student.by_id(enrollment_id) if student is not None else None
 
     def observe(self, size: int, seconds: float) -> None:
         COMMIT_SIZE.observe(size, tags=self.tags)

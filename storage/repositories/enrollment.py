@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,7 @@ class ProgressChange:
     """One acknowledged-after-commit change: a completion and/or a quiz attempt."""
 
     enrollment_id: int
+    student_id: int
     at: datetime
     percentage: float
     lesson_id: int | None = None
@@ -210,13 +211,15 @@ class EnrollmentRepository:
         latest = {c.enrollment_id: c for c in changes}
         rows = [
             {
-                "id": c.enrollment_id,
+                "eid": c.enrollment_id,
                 "completion_percentage": c.percentage,
                 "last_accessed_at": c.at,
             }
             for c in latest.values()
         ]
-        await self.session.execute(update(Enrollment), rows)
+        # A Core executemany: the ORM's bulk-update-by-key path costs more than the statement.
+        table = Enrollment.__table__
+        await self.session.execute(update(table).where(table.c.id == bindparam("eid")), rows)
         finished = [c.enrollment_id for c in latest.values() if c.completed_course]
         if finished:
             at = max(c.at for c in changes)
