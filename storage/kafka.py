@@ -56,7 +56,8 @@ def producer(settings: Settings, *, raw: bool = False) -> AIOKafkaProducer:
         bootstrap_servers=settings.kafka_bootstrap,
         acks="all",
         linger_ms=5,
-        request_timeout_ms=10_000,
+        # Generous: a send that times out is retried, and without idempotence it may repeat.
+        request_timeout_ms=30_000,
         **serializers,
     )
 

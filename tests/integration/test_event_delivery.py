@@ -73,14 +73,16 @@ async def read_topics(settings: Settings, topics: set[str], wanted: set[str]) ->
     return seen
 
 
-async def test_every_event_type_arrives_once_on_its_topic(system: System, db: Database) -> None:
+async def test_every_event_type_arrives_on_its_topic(system: System, db: Database) -> None:
+    """Delivery on the log is at least once (the broker has no idempotent producer, so a send
+    retried after a timeout can repeat); the effect is once, which the dedupe test proves."""
     events = [sample(event_type) for event_type in EVENT_DATA]
     await emit(db, events)
     wanted = {str(e.id) for e in events}
     seen = await read_topics(system.settings, {topic_for(e.type) for e in events}, wanted)
-    assert sorted(event_id for _, event_id in seen) == sorted(wanted)
-    for event in events:
-        assert (topic_name(system.settings, topic_for(event.type)), str(event.id)) in seen
+    topics = {str(e.id): topic_name(system.settings, topic_for(e.type)) for e in events}
+    assert {event_id for _, event_id in seen} == wanted
+    assert all(topic == topics[event_id] for topic, event_id in seen)
 
 
 async def certificate_notices(db: Database, user_id: int) -> int:
