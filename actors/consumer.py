@@ -122,7 +122,7 @@ class EventConsumer:
             )
             if first is None:
                 return False
-            await handler(uow.session, event)
+            await handler(uow.session, event, self.settings)
             await uow.commit()
         return True
 

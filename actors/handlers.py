@@ -8,17 +8,21 @@ from datetime import UTC, date
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from core.events import EventEnvelope
+from core.settings import Settings
 from storage.models.course import Course, Module
 from storage.models.events import AnalyticsDaily
 from storage.repositories.course import CourseRepository
 from storage.repositories.notification import NewNotification, NotificationRepository
+from workflows.certificates import start_certificate_workflow
+from workflows.client import connect
 
-Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+Handler = Callable[[AsyncSession, EventEnvelope, Settings], Awaitable[None]]
 
 
-async def notify(session: AsyncSession, event: EventEnvelope) -> None:
+async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
     data, kind = event.data, event.type
     notices: list[NewNotification] = []
     if kind == "enrollment.created":
@@ -77,7 +81,7 @@ async def ensure_month(session: AsyncSession, day: date) -> None:
     )
 
 
-async def count(session: AsyncSession, event: EventEnvelope) -> None:
+async def count(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
     column = COUNTERS.get(event.type)
     if column is None:
         return
@@ -92,13 +96,25 @@ async def count(session: AsyncSession, event: EventEnvelope) -> None:
         await session.execute(statement)
 
 
-async def reindex(session: AsyncSession, event: EventEnvelope) -> None:
+async def reindex(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
     """A published course that changed gets its search document rebuilt."""
     if event.type == "course.updated":
         course = await session.get(Course, event.data["course_id"])
         if course is not None and course.status == "published":
             await CourseRepository(session).index_for_search(course.id)
 
+
+async def issue_certificate(
+    session: AsyncSession, event: EventEnvelope, settings: Settings
+) -> None:
+    """A completed enrollment earns its certificate: start (or join) its workflow."""
+    global _temporal
+    if _temporal is None:
+        _temporal = await connect(settings)
+    await start_certificate_workflow(_temporal, settings, event.data["enrollment_id"])
+
+
+_temporal: Client | None = None
 
 NOTIFIED = {"enrollment.created", "progress.module_completed", "certificate.issued"}
 
@@ -117,4 +133,7 @@ CONSUMERS: dict[str, Subscription] = {
     ),
     "analytics-consumer": Subscription(["enrollment.events"], count, frozenset(COUNTERS)),
     "content-consumer": Subscription(["course.events"], reindex, frozenset({"course.updated"})),
+    "certificate-consumer": Subscription(
+        ["enrollment.events"], issue_certificate, frozenset({"enrollment.completed"})
+    ),
 }

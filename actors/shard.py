@@ -60,6 +60,13 @@ COMMIT_SECONDS = Histogram(
 )
 
 
+def awaits_outside_change(enrollment: EnrollmentState) -> bool:
+    """Pending ones are activated, and completed ones get their certificate, by workflows."""
+    return enrollment.status == "pending" or (
+        enrollment.status == "completed" and enrollment.certificate_id is None
+    )
+
+
 def enrollment_view(enrollment: EnrollmentState) -> dict[str, Any]:
     return {
         "id": enrollment.id,
@@ -330,10 +337,9 @@ class Shard:
         COMMIT_SECONDS.observe(seconds, tags=self.tags)
 
     async def owned_enrollment(self, student: StudentEntity, enrollment_id: int) -> EnrollmentState:
-        """The student's enrollment by id; re-read when unknown or pending (it is activated by
-        the enrollment workflow, outside this shard)."""
+        """The student's enrollment by id; re-read when unknown or waiting on a workflow."""
         enrollment = student.by_id(enrollment_id)
-        if enrollment is None or enrollment.status == "pending":
+        if enrollment is None or awaits_outside_change(enrollment):
             found = [e for e in await self.fresh(student.student_id) if e.id == enrollment_id]
             if not found:
                 raise NotFound("Enrollment not found")

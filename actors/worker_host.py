@@ -12,6 +12,7 @@ from storage.content_store import open_content_store
 from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
+from workflows.certificate_activities import CertificateActivities
 from workflows.client import connect
 from workflows.course_activities import CourseActivities
 from workflows.enrollment_activities import EnrollmentActivities
@@ -19,6 +20,10 @@ from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
 WORKER_HOST = "temporal-worker"
+
+
+def certificate_activities(activities: CertificateActivities) -> list:
+    return [activities.issue, activities.render_pdf, activities.announce, activities.send_email]
 
 
 @ray.remote(max_restarts=-1, num_cpus=0)
@@ -45,6 +50,7 @@ class WorkflowWorkerHost:
         activities = [
             *CourseActivities(self.db, content, self.course_changed).all(),
             *EnrollmentActivities(self.db, connect_redis(self.settings)).all(),
+            *certificate_activities(CertificateActivities(self.settings, self.db)),
         ]
         while True:
             try:

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from benchmarks.population import Population, seed_population
 from core.settings import Settings, get_settings
 from serve import runtime
-from serve.stack import LocalStack, port_open
+from serve.processes import port_open
+from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
 from storage.models.enrollment import LessonCompletion

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "SmartCourse <no-reply@smartcourse.local>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
     otlp_endpoint: str | None = None
 
     # HTTP ingress and Ray.
@@ -115,6 +118,17 @@ class Settings(BaseSettings):
 
     # Celery (seed 6.1: 3 attempts, 60 s / 300 s / 900 s).
     celery_retry_delays_seconds: list[int] = Field(default_factory=lambda: [60, 300, 900])
+    # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
+    celery_queue_prefix: str = ""
+    celery_worker_concurrency: int = 2
+    smtp_timeout_seconds: float = 10.0
+    # Public certificate verification: unknown codes per client IP and window before 429.
+    certificate_verify_misses_per_ip: int = 20
+    certificate_verify_window_seconds: int = 10 * 60
+    # A Unicode TrueType font for names in any script; the PDF core fonts are the fallback.
+    certificate_font_path: Path | None = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    # How long the render activity waits for the PDF task (it spans the task's own retries).
+    certificate_render_wait_seconds: float = 30 * 60
     reminder_inactive_days: int = 7
 
     dependency_timeout_seconds: float = 2.0

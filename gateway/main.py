@@ -16,8 +16,9 @@ from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
-from gateway.routes import analytics, auth, courses, enrollments, ops, users
+from gateway.routes import analytics, auth, certificates, courses, enrollments, ops, users
 from serve.analytics import AnalyticsService
+from serve.certificates import CertificatesService
 from serve.courses import CoursesService
 from serve.enrollments import EnrollmentsService
 from serve.notifications import NotificationsService
@@ -35,7 +36,7 @@ app.add_middleware(
     upload_max_bytes=get_settings().material_max_bytes,
 )
 app.add_middleware(RequestContextMiddleware)
-for module in (ops, auth, users, courses, enrollments, analytics):
+for module in (ops, auth, users, courses, enrollments, certificates, analytics):
     app.include_router(module.router)
 
 
@@ -57,6 +58,7 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
         "enrollments": EnrollmentsService,
         "notifications": NotificationsService,
         "analytics": AnalyticsService,
+        "certificates": CertificatesService,
     }
     services: dict[str, Any] = {
         name: deployment.options(

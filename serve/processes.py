@@ -4,10 +4,13 @@ file, stopped whole (SIGTERM, then SIGKILL), and waited for with a deadline."""
 import logging
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from core.settings import host_port
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +64,12 @@ def wait_until(
                 f"{what} did not answer within {deadline_seconds:.0f}s:\n{process.log_tail()}"
             )
         time.sleep(0.2)
+
+
+def port_open(address: str, default_port: int) -> bool:
+    host, port = host_port(address, default_port)
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -5,7 +5,6 @@ already answer — so one command runs the whole system on a fresh machine."""
 import asyncio
 import logging
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -17,7 +16,9 @@ from types import TracebackType
 from typing import Self
 
 from core.settings import Settings, host_port
-from serve.processes import ManagedProcess, wait_until
+from serve.celery_worker import start_celery_worker
+from serve.processes import ManagedProcess, port_open, wait_until
+from serve.smtp_sink import SmtpSink, start_smtp_sink
 from storage.health import probe, s3_client
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,6 @@ class MissingDependencies(RuntimeError):
     """PostgreSQL, Redis or RabbitMQ is not reachable; the message says how to start each."""
 
 
-def port_open(address: str, default_port: int) -> bool:
-    host, port = host_port(address, default_port)
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def venv_binary(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     found = str(beside) if beside.exists() else shutil.which(name)
@@ -56,6 +48,7 @@ class LocalStack:
         self.settings, self.ephemeral, self.headless = settings, ephemeral, headless
         self.data_dir = Path(tempfile.mkdtemp()) if ephemeral else Path(settings.data_dir)
         self.started: dict[str, ManagedProcess] = {}
+        self.sink: SmtpSink | None = None
 
     def __enter__(self) -> Self:
         self.start()
@@ -122,6 +115,17 @@ class LocalStack:
         with ThreadPoolExecutor(max_workers=3) as pool:
             for line in pool.map(self.start_server, self.commands().items()):
                 progress(line)
+        self.start_mail_and_tasks(progress)
+
+    def start_mail_and_tasks(self, progress: Callable[[str], None]) -> None:
+        """The SMTP sink (email stays on this machine) and the Celery worker, once each."""
+        if self.sink is None:
+            self.sink = start_smtp_sink(self.settings)
+            progress(f"smtp sink ready on port {self.settings.smtp_port}")
+        if "celery" not in self.started:
+            began = time.perf_counter()
+            self.started["celery"] = start_celery_worker(self.settings, self.data_dir / "logs")
+            progress(f"celery worker ready in {time.perf_counter() - began:.1f}s")
 
     def start_server(self, item: tuple[str, list[str]]) -> str:
         name, argv = item
@@ -164,3 +168,6 @@ class LocalStack:
         """Stop what this stack started, newest first; servers it reused keep running."""
         for name in reversed(list(self.started)):
             self.stop_server(name)
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None

@@ -7,10 +7,16 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.settings import Settings
+from workflows.certificates import CertificateGenerationWorkflow
 from workflows.courses import CourseArchiveWorkflow, CoursePublishingWorkflow
 from workflows.enrollment import EnrollmentWorkflow
 
-WORKFLOWS = [CoursePublishingWorkflow, CourseArchiveWorkflow, EnrollmentWorkflow]
+WORKFLOWS = [
+    CoursePublishingWorkflow,
+    CourseArchiveWorkflow,
+    EnrollmentWorkflow,
+    CertificateGenerationWorkflow,
+]
 
 
 def build_worker(client: Client, settings: Settings, activities: Sequence[Callable]) -> Worker:

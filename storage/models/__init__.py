@@ -1,6 +1,7 @@
 """ORM models, one module a concept; importing the package registers every table on `Base`."""
 
 from storage.models.base import Base
+from storage.models.certificate import Certificate
 from storage.models.course import (
     ContentChunk,
     Course,
@@ -18,6 +19,7 @@ from storage.models.user import InstructorProfile, RefreshToken, User
 __all__ = [
     "AnalyticsDaily",
     "Base",
+    "Certificate",
     "ContentChunk",
     "Course",
     "CoursePrerequisite",

@@ -1,0 +1,20 @@
+"""Certificate verification codes: unguessable (128 random bits), printed on the PDF, typed
+back by whoever checks a certificate."""
+
+import base64
+import re
+import secrets
+
+# Base32 without padding: 26 characters of A-Z2-7, easy to read out and type.
+CODE_PATTERN = re.compile(r"[A-Z2-7]{26}")
+
+
+def new_verification_code() -> str:
+    return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+
+
+def normalize_code(code: str) -> str | None:
+    """The canonical code for what a person typed (case and spaces ignored), or None when it
+    cannot be a code at all, so nothing malformed reaches the database."""
+    cleaned = re.sub(r"[\s-]", "", code).upper()
+    return cleaned if CODE_PATTERN.fullmatch(cleaned) else None

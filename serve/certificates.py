@@ -1,0 +1,133 @@
+"""The certificates service (a Serve deployment): starting certificate generation on request,
+reading a certificate, and the public verification of a code.
+
+Who sees what: the certificate's student, the owner of its course and admins read it; to anyone
+else it does not exist (404, so ids reveal nothing). Verification is public and answers only
+whether a code is real, with the name and course it was issued for.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import BaseModel, Field
+from ray import serve
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from core.certificates import normalize_code
+from core.errors import Conflict, DependencyDown, NotFound
+from core.identity import Principal
+from core.logs import configure_logging
+from core.settings import Settings
+from storage.db import Database
+from storage.health import s3_client
+from storage.keyvalue import connect_redis
+from storage.repositories.certificate import CertificateRecord, CertificateRepository
+from storage.verify_throttle import VerifyThrottle
+from workflows.certificates import start_certificate_workflow
+
+log = logging.getLogger(__name__)
+PDF_URL_TTL_SECONDS = 15 * 60
+
+
+class VerificationLookup(BaseModel):
+    code: str = Field(max_length=128)
+    client_ip: str
+
+
+class Certificates:
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self._settings = settings
+        self._db = Database(settings)
+        self._throttle = VerifyThrottle(
+            connect_redis(settings),
+            settings.certificate_verify_misses_per_ip,
+            settings.certificate_verify_window_seconds,
+        )
+        # Presigning is a local signature; this client never calls the store.
+        self._s3 = s3_client(settings)
+        self._temporal: Client | None = None
+
+    async def temporal(self) -> Client:
+        if self._temporal is None:
+            try:
+                self._temporal = await asyncio.wait_for(
+                    Client.connect(
+                        self._settings.temporal_address,
+                        namespace=self._settings.temporal_namespace,
+                    ),
+                    self._settings.dependency_timeout_seconds,
+                )
+            except (OSError, RuntimeError, TimeoutError) as error:
+                log.warning("event=temporal_unreachable error=%s", type(error).__name__)
+                raise DependencyDown("The workflow engine is unavailable; try again") from None
+        return self._temporal
+
+    async def request_certificate(self, principal: Principal, enrollment_id: int) -> dict:
+        """Start (or join) the enrollment's certificate workflow; 409 unless completed."""
+        async with self._db.unit_of_work() as uow:
+            facts = await CertificateRepository(uow.session).enrollment(enrollment_id)
+        if facts is None or not principal.may_act_for(facts.student_id):
+            raise NotFound("No such enrollment")
+        if facts.status != "completed":
+            raise Conflict("A certificate is issued only for a completed enrollment")
+        try:
+            workflow_id = await start_certificate_workflow(
+                await self.temporal(), self._settings, enrollment_id
+            )
+        except RPCError as error:
+            log.warning("event=certificate_start_failed error=%s", error.status.name)
+            raise DependencyDown("The workflow engine is unavailable; try again") from None
+        log.info("event=certificate_requested enrollment_id=%s", enrollment_id)
+        return {"workflow_id": workflow_id, "status": "QUEUED"}
+
+    async def get_certificate(self, principal: Principal, certificate_id: int) -> dict:
+        async with self._db.unit_of_work() as uow:
+            access = await CertificateRepository(uow.session).with_access(certificate_id)
+        if access is None:
+            raise NotFound("No such certificate")
+        readers = {access.certificate.student_id, access.instructor_id}
+        if not (principal.is_admin or principal.user_id in readers):
+            raise NotFound("No such certificate")
+        return self.view(access.certificate)
+
+    def view(self, certificate: CertificateRecord) -> dict[str, Any]:
+        pdf_url = None
+        if certificate.pdf_object_key:
+            pdf_url = self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._settings.s3_bucket, "Key": certificate.pdf_object_key},
+                ExpiresIn=PDF_URL_TTL_SECONDS,
+            )
+        return {
+            "id": certificate.id,
+            "enrollment_id": certificate.enrollment_id,
+            "student_name": certificate.student_name,
+            "course_title": certificate.course_title,
+            "verification_code": certificate.verification_code,
+            "issued_at": certificate.issued_at.isoformat(),
+            "pdf_url": pdf_url,
+        }
+
+    async def verify(self, lookup: VerificationLookup) -> dict:
+        """Public: is this a real code? Unknown codes count against the caller's address."""
+        await self._throttle.check(lookup.client_ip)
+        code = normalize_code(lookup.code)
+        certificate = None
+        if code is not None:
+            async with self._db.unit_of_work() as uow:
+                certificate = await CertificateRepository(uow.session).by_code(code)
+        if certificate is None:
+            await self._throttle.record_miss(lookup.client_ip)
+            raise NotFound("Unknown verification code")
+        return {
+            "valid": True,
+            "student_name": certificate.student_name,
+            "course_title": certificate.course_title,
+            "issued_at": certificate.issued_at.isoformat(),
+        }
+
+
+CertificatesService = serve.deployment(name="certificates")(Certificates)

@@ -1,0 +1,177 @@
+"""The activities of CertificateGenerationWorkflow; each is idempotent, so Temporal may run any
+of them again after a timeout or a worker restart without a second effect.
+
+- issue: one certificate row per enrollment (unique), with an unguessable verification code,
+  linked from the enrollment; only for a completed enrollment.
+- render_pdf: enqueue the PDF task on `certificate_queue` and wait until the row records the
+  stored PDF (the row, not the task result, is the truth: a redelivered task completes it).
+- announce: `certificate.issued` into the outbox under an event id derived from the certificate,
+  and the `certificate_ready` notification in the same transaction, both at most once.
+- send_email: the `certificate_ready` email, deduplicated per certificate by the email task.
+"""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.certificates import new_verification_code
+from core.emails import EmailRequest
+from core.events import CertificateIssuedData, make_event
+from core.settings import Settings
+from storage.db import Database
+from storage.models.outbox import OutboxEvent
+from storage.models.user import User
+from storage.outbox import outbox_row
+from storage.repositories.certificate import CertificateRecord, CertificateRepository
+from storage.repositories.notification import NewNotification, NotificationRepository
+from workflows.tasks.certificates import enqueue_certificate_pdf, verification_url
+from workflows.tasks.email import enqueue_email
+
+log = logging.getLogger(__name__)
+# Event ids derived from the certificate make a repeated announce a no-op in the outbox.
+EVENT_NAMESPACE = uuid.UUID("6f1f7d1e-3c1b-4f7e-9a53-3b8f2f7c0c11")
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class CertificateRequest:
+    enrollment_id: int
+
+
+@dataclass(frozen=True)
+class CertificateRef:
+    certificate_id: int
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    certificate_id: int
+    verification_code: str
+    created: bool
+
+
+def issued_event_id(certificate_id: int) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, f"certificate.issued:{certificate_id}")
+
+
+class CertificateActivities:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db or Database(settings)
+
+    @activity.defn(name="certificate.issue")
+    async def issue(self, request: CertificateRequest) -> IssuedCertificate:
+        async with self.db.unit_of_work() as uow:
+            certificates = CertificateRepository(uow.session)
+            facts = await certificates.enrollment(request.enrollment_id, lock=True)
+            if facts is None:
+                raise ApplicationError("no such enrollment", type="EnrollmentNotFound")
+            if facts.status != "completed":
+                raise ApplicationError(
+                    f"enrollment is {facts.status}, not completed", type="EnrollmentNotCompleted"
+                )
+            certificate = await certificates.by_enrollment(request.enrollment_id)
+            created = certificate is None
+            if certificate is None:
+                certificate = await certificates.add(facts, new_verification_code())
+                if certificate is None:
+                    raise ApplicationError("certificate issued concurrently; retry")
+                await certificates.link_enrollment(request.enrollment_id, certificate.id)
+                await uow.commit()
+        if created:
+            log.info(
+                "event=certificate_issued certificate_id=%s enrollment_id=%s",
+                certificate.id,
+                request.enrollment_id,
+            )
+        return IssuedCertificate(certificate.id, certificate.verification_code, created)
+
+    async def certificate(self, certificate_id: int) -> CertificateRecord:
+        async with self.db.unit_of_work() as uow:
+            certificate = await CertificateRepository(uow.session).get(certificate_id)
+        if certificate is None:
+            raise ApplicationError("no such certificate", type="CertificateMissing")
+        return certificate
+
+    @activity.defn(name="certificate.render_pdf")
+    async def render_pdf(self, ref: CertificateRef) -> str:
+        """Enqueue the PDF task (unless rendered) and wait for the row to record the PDF."""
+        certificate = await self.certificate(ref.certificate_id)
+        if certificate.pdf_object_key:
+            return certificate.pdf_object_key
+        await asyncio.to_thread(enqueue_certificate_pdf, self.settings, ref.certificate_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.certificate_render_wait_seconds
+        while loop.time() < deadline:
+            activity.heartbeat()
+            await asyncio.sleep(POLL_SECONDS)
+            certificate = await self.certificate(ref.certificate_id)
+            if certificate.pdf_object_key:
+                return certificate.pdf_object_key
+        raise ApplicationError("certificate PDF not rendered in time", type="PdfTimeout")
+
+    @activity.defn(name="certificate.announce")
+    async def announce(self, ref: CertificateRef) -> bool:
+        """`certificate.issued` and the notification, once; False when already announced."""
+        certificate = await self.certificate(ref.certificate_id)
+        data = CertificateIssuedData(
+            enrollment_id=certificate.enrollment_id,
+            student_id=certificate.student_id,
+            course_id=certificate.course_id,
+            certificate_id=certificate.id,
+            verification_code=certificate.verification_code,
+        )
+        event = make_event(
+            "certificate.issued", str(certificate.enrollment_id), data, source="certificates"
+        ).model_copy(update={"id": issued_event_id(certificate.id)})
+        async with self.db.unit_of_work() as uow:
+            inserted = await uow.session.scalar(
+                insert(OutboxEvent)
+                .values(outbox_row(event))
+                .on_conflict_do_nothing(index_elements=[OutboxEvent.event_id])
+                .returning(OutboxEvent.seq)
+            )
+            if inserted is None:
+                return False
+            notice = NewNotification(
+                user_id=certificate.student_id,
+                kind="certificate_ready",
+                title="Your certificate is ready",
+                body=f'Your certificate for "{certificate.course_title}" is ready. '
+                f"Verification code: {certificate.verification_code}",
+                # The notification consumer uses the same key for `certificate.issued`.
+                dedupe_key=f"certificate.issued:{certificate.id}",
+            )
+            await NotificationRepository(uow.session).add([notice])
+            await uow.commit()
+        return True
+
+    @activity.defn(name="certificate.send_email")
+    async def send_email(self, ref: CertificateRef) -> str:
+        certificate = await self.certificate(ref.certificate_id)
+        async with self.db.unit_of_work() as uow:
+            address = await uow.session.scalar(
+                select(User.email).where(User.id == certificate.student_id)
+            )
+        request = EmailRequest(
+            kind="certificate_ready",
+            to=address,
+            name=certificate.student_name,
+            context={
+                "course_title": certificate.course_title,
+                "verification_code": certificate.verification_code,
+                "verification_url": verification_url(self.settings, certificate.verification_code),
+            },
+            dedupe_key=f"certificate_ready:{certificate.id}:{certificate.verification_code}",
+        )
+        return await asyncio.to_thread(enqueue_email, self.settings, request)
+
+    def all(self) -> list:
+        """The activity callables, for the worker's registry."""
+        return [self.issue, self.render_pdf, self.announce, self.send_email]
