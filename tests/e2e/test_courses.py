@@ -7,7 +7,7 @@ from storage.db import Database
 from storage.models.course import Course, Module, PublishFailure
 from tests.conftest import System
 from tests.e2e.accounts import account
-from tests.e2e.catalog import draft_course, published_course, wait_for_status
+from tests.e2e.catalog import draft_course, poll, published_course, wait_for_status
 from tests.e2e.test_gateway import assert_envelope
 
 
@@ -57,8 +57,6 @@ async def test_empty_course_fails_publishing_and_returns_to_draft(
         found = (await client.get(f"/courses/{course['id']}", headers=owner.headers)).json()
         return found if found["status"] == "draft" and found["publish_error"] else None
 
-    from tests.e2e.catalog import poll
-
     reverted = await poll(failed)
     assert "has no lessons" in reverted["publish_error"]
     async with db.unit_of_work() as uow:
@@ -66,8 +64,12 @@ async def test_empty_course_fails_publishing_and_returns_to_draft(
             select(func.count()).where(PublishFailure.course_id == course["id"])
         )
     assert failures == 1
-    notes = (await client.get("/notifications", headers=owner.headers)).json()["items"]
-    assert [n["kind"] for n in notes] == ["course_publish_failed"]
+
+    async def told() -> list:
+        notes = (await client.get("/notifications", headers=owner.headers)).json()["items"]
+        return [n["kind"] for n in notes]
+
+    assert await poll(told) == ["course_publish_failed"]
 
 
 async def test_archive_ends_enrollments_and_leaves_the_catalog(
