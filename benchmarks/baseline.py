@@ -5,7 +5,6 @@ outbox event), served by one uvicorn worker. `python -m benchmarks.baseline PORT
 import json
 import os
 import sys
-import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -14,9 +13,11 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 
 from core.errors import Unauthorized
+from core.events import ProgressUpdatedData, make_event
 from core.settings import get_settings
 from core.tokens import verify_access_token
 from storage.migrate import plain_dsn
+from storage.outbox import outbox_row
 
 settings = get_settings()
 pool: asyncpg.Pool | None = None
@@ -75,18 +76,17 @@ async def complete(lesson_id: int, authorization: str = Header()) -> dict:
             percentage,
             now,
         )
-        event = {
-            "enrollment_id": found["id"],
-            "lesson_id": lesson_id,
-            "completion_percentage": percentage,
-        }
+        data = ProgressUpdatedData(
+            enrollment_id=found["id"],
+            student_id=claims.user_id,
+            course_id=found["course_id"],
+            lesson_id=lesson_id,
+            completion_percentage=percentage,
+        )
+        row = outbox_row(make_event("progress.updated", str(found["id"]), data, "baseline"))
+        payload = json.dumps(row["payload"])
         await conn.execute(
-            OUTBOX,
-            uuid.uuid4(),
-            "progress.updated",
-            "progress.events",
-            str(found["id"]),
-            json.dumps(event),
+            OUTBOX, row["event_id"], row["event_type"], row["topic"], row["key"], payload
         )
     return {"enrollment_id": found["id"], "completion_percentage": percentage}
 

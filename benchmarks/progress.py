@@ -116,13 +116,11 @@ def work_file(population: Population, start: int, out: Path, name: str) -> Path:
 def measure(target: str, host: str, population: Population, out: Path) -> list[Run]:
     """Warm-up, peak (closed loop), then half of the peak (open loop)."""
     per_run = len(population.tokens) * len(population.lesson_ids) // 3
-    locust(target, "warmup", host, work_file(population, 0, out, f"{target}-w"), 0, out)
+    warmup = locust(target, "warmup", host, work_file(population, 0, out, f"{target}-w"), 0, out)
     peak = locust(target, "peak", host, work_file(population, per_run, out, f"{target}-p"), 0, out)
-    half_rate = peak.rps / 2 / USERS
-    half = locust(
-        target, "half", host, work_file(population, 2 * per_run, out, f"{target}-h"), half_rate, out
-    )
-    return [peak, half]
+    half_work = work_file(population, 2 * per_run, out, f"{target}-h")
+    half = locust(target, "half", host, half_work, peak.rps / 2 / USERS, out)
+    return [warmup, peak, half]
 
 
 async def stored_completions(settings: Settings, population: Population) -> int:
@@ -191,9 +189,14 @@ def report(runs: list[Run], acknowledged: dict[str, tuple[int, int]], elapsed: f
         f"- p99 <= 50 ms at half of the peak: {half.p99:.0f} ms ({verdict(half.p99 <= 50)}).",
         f"- at least the baseline's throughput: {verdict(ratio >= 1)} ({ratio:.2f}x).",
         "",
-        "Durability check (successful responses vs rows in PostgreSQL, all phases):",
+        "Durability check over all phases (warm-up included): every acknowledged completion must",
+        "be stored; more may be stored than counted, as locust does not count the requests it",
+        "cuts off when a phase ends.",
     ]
-    lines += [f"- {t}: {ok} acknowledged, {rows} stored." for t, (ok, rows) in acknowledged.items()]
+    lines += [
+        f"- {t}: {ok} acknowledged, {rows} stored ({verdict(rows >= ok)})."
+        for t, (ok, rows) in acknowledged.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
