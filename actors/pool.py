@@ -25,7 +25,12 @@ WORKER_START_SECONDS = 30
 def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
     return [
         Shard.options(
-            name=shard_name(index), namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+            name=shard_name(index),
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            # On a cluster the shards go to different nodes, so one node's loss moves few.
+            scheduling_strategy="SPREAD",
         ).remote(settings, index)
         for index in range(settings.shard_count)
     ]

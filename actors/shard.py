@@ -461,8 +461,9 @@ class Shard:
             ACTIVE.set(len(held), tags=self.tags | {"kind": kind})
         MAILBOX.set(self.committer.depth, tags=self.tags)
 
-    async def stats(self) -> dict[str, int]:
+    async def stats(self) -> dict[str, Any]:
         return {
+            "node_id": ray.get_runtime_context().get_node_id(),
             "students": len(self.students),
             "courses": len(self.courses),
             "mailbox": self.committer.depth,

@@ -17,6 +17,7 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.kafka import DLQ_SUFFIX, producer, topic_name
 from storage.models.enrollment import Notification
+from storage.models.outbox import OutboxEvent
 from tests.conftest import System
 from tests.e2e.accounts import account
 from tests.e2e.catalog import poll
@@ -79,6 +80,19 @@ async def test_every_event_type_arrives_on_its_topic(system: System, db: Databas
     events = [sample(event_type) for event_type in EVENT_DATA]
     await emit(db, events)
     wanted = {str(e.id) for e in events}
+
+    async def relayed() -> bool:
+        async with db.unit_of_work() as uow:
+            published = await uow.session.scalar(
+                select(func.count()).where(
+                    OutboxEvent.event_id.in_([e.id for e in events]),
+                    OutboxEvent.published_at.is_not(None),
+                )
+            )
+        return published == len(events)
+
+    # The relay works through what earlier tests left in the outbox first (in commit order).
+    await poll(relayed, within=180)
     seen = await read_topics(system.settings, {topic_for(e.type) for e in events}, wanted)
     topics = {str(e.id): topic_name(system.settings, topic_for(e.type)) for e in events}
     assert {event_id for _, event_id in seen} == wanted

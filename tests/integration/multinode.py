@@ -1,0 +1,112 @@
+"""The multi-node scenario, run in a process of its own (a Ray driver can join one cluster
+only, and the test session already runs one): a head and two worker nodes from Ray's
+`cluster_utils`, shards spread over them, a worker node removed in the middle of concurrent
+lesson completions. Prints a JSON summary for tests/integration/test_multinode.py to judge.
+
+`python -m tests.integration.multinode` with the test settings in the environment.
+"""
+
+import asyncio
+import json
+
+import ray
+from ray.cluster_utils import Cluster
+from sqlalchemy import select
+
+from actors.client import ShardClient
+from actors.ops import Complete, ReadProgress
+from actors.pool import NAMESPACE, shard_handles
+from benchmarks.population import seed_population
+from core.errors import DependencyDown
+from core.settings import get_settings
+from storage.db import Database
+from storage.models.enrollment import Enrollment, LessonCompletion
+
+
+async def stored(population) -> set[tuple[int, int]]:
+    db = Database(get_settings())
+    try:
+        async with db.unit_of_work() as uow:
+            rows = await uow.session.execute(
+                select(Enrollment.student_id, LessonCompletion.lesson_id)
+                .join(LessonCompletion, LessonCompletion.enrollment_id == Enrollment.id)
+                .where(Enrollment.course_id == population.course_id)
+            )
+            return {tuple(row) for row in rows}
+    finally:
+        await db.dispose()
+
+
+async def scenario(cluster: Cluster, victim) -> dict:
+    settings = get_settings()
+    population = await seed_population(settings, 40, 2, 5)
+    shards = shard_handles(settings)
+    before = [s["node_id"] for s in ray.get([shard.stats.remote() for shard in shards])]
+    client = ShardClient(settings)
+    acknowledged: set[tuple[int, int]] = set()
+    refused = 0
+    halfway = asyncio.Event()
+
+    async def complete(student_id: int, lesson_id: int) -> None:
+        nonlocal refused
+        try:
+            await client.call(Complete(student_id, lesson_id))
+        except DependencyDown:
+            refused += 1
+            return
+        acknowledged.add((student_id, lesson_id))
+        if len(acknowledged) >= 100:
+            halfway.set()
+
+    async def remove_node() -> None:
+        await halfway.wait()
+        await asyncio.to_thread(cluster.remove_node, victim)
+
+    work = [complete(s, x) for x in population.lesson_ids for s in population.student_ids]
+    await asyncio.gather(remove_node(), *work)
+    after = [s["node_id"] for s in ray.get([shard.stats.remote() for shard in shards])]
+    rows = await stored(population)
+    async with Database(settings).unit_of_work() as uow:
+        enrollment_of = dict(
+            (
+                await uow.session.execute(
+                    select(Enrollment.student_id, Enrollment.id).where(
+                        Enrollment.course_id == population.course_id
+                    )
+                )
+            ).all()
+        )
+    reads_agree = True
+    for student_id, enrollment_id in enrollment_of.items():
+        read = await client.call(ReadProgress(student_id, enrollment_id))
+        in_db = {lesson for s, lesson in rows if s == student_id}
+        reads_agree &= set(read["progress"]["completed_lessons"]) == in_db
+    return {
+        "victim": victim.node_id,
+        "nodes_before": before,
+        "nodes_after": after,
+        "acknowledged": len(acknowledged),
+        "refused": refused,
+        "lost": len(acknowledged - rows),
+        "reads_agree": reads_agree,
+    }
+
+
+def main() -> None:
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False},
+    )
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
+    try:
+        summary = asyncio.run(scenario(cluster, workers[0]))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    print("SUMMARY " + json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
