@@ -16,6 +16,7 @@ from workflows.certificate_activities import CertificateActivities
 from workflows.client import connect
 from workflows.course_activities import CourseActivities
 from workflows.enrollment_activities import EnrollmentActivities
+from workflows.reminders import ReminderActivities, ensure_schedule
 from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,12 @@ class WorkflowWorkerHost:
             *CourseActivities(self.db, content, self.course_changed).all(),
             *EnrollmentActivities(self.db, connect_redis(self.settings)).all(),
             *certificate_activities(CertificateActivities(self.settings, self.db)),
+            ReminderActivities(self.settings, self.db).remind_inactive_students,
         ]
         while True:
             try:
                 client = await connect(self.settings)
+                await ensure_schedule(client, self.settings)
                 self.worker = build_worker(client, self.settings, activities)
                 log.info(
                     "event=temporal_worker_started queue=%s", self.settings.temporal_task_queue

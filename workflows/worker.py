@@ -10,12 +10,14 @@ from core.settings import Settings
 from workflows.certificates import CertificateGenerationWorkflow
 from workflows.courses import CourseArchiveWorkflow, CoursePublishingWorkflow
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.reminders import ReminderWorkflow
 
 WORKFLOWS = [
     CoursePublishingWorkflow,
     CourseArchiveWorkflow,
     EnrollmentWorkflow,
     CertificateGenerationWorkflow,
+    ReminderWorkflow,
 ]
 
 

@@ -7,7 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -51,18 +51,27 @@ async def emit(db: Database, events: list[EventEnvelope]) -> None:
         await uow.commit()
 
 
+async def reader_of(settings: Settings, topics: set[str]) -> AIOKafkaConsumer:
+    """A consumer of every partition of `topics` from its start, with no group (no rebalance)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await reader.start()
+    await reader.topics()  # fetches the cluster's metadata, so partitions are known
+    partitions = [
+        TopicPartition(name, p)
+        for name in (topic_name(settings, t) for t in topics)
+        for p in reader.partitions_for_topic(name) or ()
+    ]
+    reader.assign(partitions)
+    await reader.seek_to_beginning(*partitions)
+    return reader
+
+
 async def read_topics(settings: Settings, topics: set[str], wanted: set[str]) -> list[tuple]:
     """(topic, event id) of every message until all `wanted` ids were seen (with a deadline)."""
-    reader = AIOKafkaConsumer(
-        *(topic_name(settings, t) for t in topics),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-    )
-    await reader.start()
+    reader = await reader_of(settings, topics)
     seen: list[tuple] = []
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(120):
             while not wanted <= {event_id for _, event_id in seen}:
                 for messages in (await reader.getmany(timeout_ms=500)).values():
                     for message in messages:
@@ -177,13 +186,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
         return await certificate_notices(db, student.id) == 1
 
     await poll(handled)
-    reader = AIOKafkaConsumer(
-        topic_name(system.settings, "enrollment.events" + DLQ_SUFFIX),
-        bootstrap_servers=system.settings.kafka_bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-    )
-    await reader.start()
+    reader = await reader_of(system.settings, {"enrollment.events" + DLQ_SUFFIX})
     try:
         async with asyncio.timeout(30):
             found = []
