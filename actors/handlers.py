@@ -10,54 +10,67 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from core.emails import EmailRequest
 from core.events import EventEnvelope
 from core.settings import Settings
 from storage.models.course import Course, Module
 from storage.models.events import AnalyticsDaily
+from storage.models.user import User
 from storage.repositories.course import CourseRepository
 from storage.repositories.notification import NewNotification, NotificationRepository
 from workflows.certificates import start_certificate_workflow
 from workflows.client import connect
+from workflows.tasks.email import enqueue_email_async
 
 Handler = Callable[[AsyncSession, EventEnvelope, Settings], Awaitable[None]]
 
 
 async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
+    """The in-app notification of an event and, for welcome and module emails, its email (the
+    certificate's email is the certificate workflow's own step)."""
     data, kind = event.data, event.type
-    notices: list[NewNotification] = []
+    email: dict[str, str] | None = None
     if kind == "enrollment.created":
         course = await session.get(Course, data["course_id"])
-        notices.append(
-            NewNotification(
-                user_id=data["student_id"],
-                kind="enrollment_welcome",
-                title=f"Welcome to {course.title}",
-                body="You are enrolled. Start with the first lesson whenever you are ready.",
-                dedupe_key=f"enrollment.created:{data['enrollment_id']}",
-            )
+        notice = NewNotification(
+            user_id=data["student_id"],
+            kind="enrollment_welcome",
+            title=f"Welcome to {course.title}",
+            body="You are enrolled. Start with the first lesson whenever you are ready.",
+            dedupe_key=f"enrollment.created:{data['enrollment_id']}",
         )
+        email = {"course_title": course.title}
     elif kind == "progress.module_completed":
         module = await session.get(Module, data["module_id"])
-        notices.append(
-            NewNotification(
-                user_id=data["student_id"],
-                kind="module_completed",
-                title=f"Module complete: {module.title}",
-                body="Well done. The next module is waiting for you.",
-                dedupe_key=f"module_completed:{data['enrollment_id']}:{data['module_id']}",
-            )
+        course = await session.get(Course, data["course_id"])
+        notice = NewNotification(
+            user_id=data["student_id"],
+            kind="module_completed",
+            title=f"Module complete: {module.title}",
+            body="Well done. The next module is waiting for you.",
+            dedupe_key=f"module_completed:{data['enrollment_id']}:{data['module_id']}",
         )
-    elif kind == "certificate.issued":
-        notices.append(
-            NewNotification(
-                user_id=data["student_id"],
-                kind="certificate_ready",
-                title="Your certificate is ready",
-                body=f"Verification code {data['verification_code']}.",
-                dedupe_key=f"certificate.issued:{data['certificate_id']}",
-            )
+        email = {"course_title": course.title, "module_title": module.title}
+    else:
+        notice = NewNotification(
+            user_id=data["student_id"],
+            kind="certificate_ready",
+            title="Your certificate is ready",
+            body=f"Verification code {data['verification_code']}.",
+            dedupe_key=f"certificate.issued:{data['certificate_id']}",
         )
-    await NotificationRepository(session).add(notices)
+    await NotificationRepository(session).add([notice])
+    if email is not None:
+        student = await session.get(User, notice.user_id)
+        request = EmailRequest(
+            kind=notice.kind,
+            to=student.email,
+            name=student.full_name,
+            context=email,
+            dedupe_key=notice.dedupe_key,
+        )
+        # The email task sends once per dedupe key, so a redelivered event mails once.
+        await enqueue_email_async(settings, request)
 
 
 COUNTERS = {

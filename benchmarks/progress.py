@@ -25,6 +25,8 @@ from pathlib import Path
 import ray
 from sqlalchemy import func, select
 
+from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
+from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
 from benchmarks.population import Population, seed_population
 from core.settings import Settings, get_settings
 from serve import runtime
@@ -208,6 +210,21 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+def lag_report(lags: list[tuple]) -> str:
+    lines = [
+        "",
+        f"Event lag, commit of `enrollment.created` to each consumer group's effect "
+        f"({ENROLLMENTS} enrollments over HTTP, {LAG_CONCURRENCY} at a time, after the load):",
+        "",
+        "| consumer group | events | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {group} | {n} | {p50 * 1000:.0f} | {p99 * 1000:.0f} |" for group, n, p50, p99 in lags
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def bench_settings(out: Path) -> Settings:
     env = test_environment(out) | {
         "SMARTCOURSE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/"
@@ -250,6 +267,9 @@ def main() -> None:
             acknowledged = {}
             for target, host in hosts.items():
                 runs += measure(target, host, populations[target], out)
+            lags = asyncio.run(
+                measure_event_lag(settings, populations["smartcourse"], hosts["smartcourse"])
+            )
             for target in hosts:
                 ok = sum(r.requests - r.failures for r in runs if r.target == target)
                 rows = asyncio.run(stored_completions(settings, populations[target]))
@@ -261,7 +281,7 @@ def main() -> None:
             runtime.shutdown(settings)
             asyncio.run(migrate.drop_database(settings.database_url))
     RESULTS.mkdir(exist_ok=True)
-    text = report(runs, acknowledged, time.monotonic() - started)
+    text = report(runs, acknowledged, time.monotonic() - started) + lag_report(lags)
     (RESULTS / "progress.md").write_text(text)
     print(text)
 

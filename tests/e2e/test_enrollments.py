@@ -6,6 +6,7 @@ import asyncio
 import httpx
 from sqlalchemy import func, select
 
+from serve.smtp_sink import read_mail
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion
 from tests.conftest import System
@@ -39,6 +40,12 @@ async def test_enrollment_becomes_active_and_welcomes_the_student(
         return [n for n in notes if n["kind"] == "enrollment_welcome"]
 
     note = (await poll(welcomed))[0]
+
+    async def welcome_mail() -> list:
+        return [m for m in read_mail(system.settings) if student.email in m["To"]]
+
+    [mail] = await poll(welcome_mail)
+    assert mail["Subject"] == f"Welcome to {course['title']}"
     read = await client.post(f"/notifications/{note['id']}/read", headers=student.headers)
     assert read.status_code == 204
     unread = await client.get("/notifications", params={"unread": "true"}, headers=student.headers)

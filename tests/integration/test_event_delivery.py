@@ -55,11 +55,14 @@ async def reader_of(settings: Settings, topics: set[str]) -> AIOKafkaConsumer:
     """A consumer of every partition of `topics` from its start, with no group (no rebalance)."""
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await reader.start()
-    await reader.topics()  # fetches the cluster's metadata, so partitions are known
+    names = [topic_name(settings, t) for t in topics]
+
+    async def known() -> bool:  # metadata arrives with a refresh; ask until it names them all
+        return set(names) <= await reader.topics()
+
+    await poll(known)
     partitions = [
-        TopicPartition(name, p)
-        for name in (topic_name(settings, t) for t in topics)
-        for p in reader.partitions_for_topic(name) or ()
+        TopicPartition(name, p) for name in names for p in reader.partitions_for_topic(name)
     ]
     reader.assign(partitions)
     await reader.seek_to_beginning(*partitions)
