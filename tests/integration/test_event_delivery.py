@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from core.events import EVENT_DATA, EventEnvelope, make_event, topic_for
+from core.events import EVENT_DATA, TOPICS, EventEnvelope, make_event, topic_for
 from core.settings import Settings
 from serve.stack import LocalStack
 from storage.db import Database
@@ -55,14 +55,10 @@ async def reader_of(settings: Settings, topics: set[str]) -> AIOKafkaConsumer:
     """A consumer of every partition of `topics` from its start, with no group (no rebalance)."""
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await reader.start()
-    names = [topic_name(settings, t) for t in topics]
-
-    async def known() -> bool:  # metadata arrives with a refresh; ask until it names them all
-        return set(names) <= await reader.topics()
-
-    await poll(known)
+    # The partition counts are ours (the seed's, in core.events; 1 for a dead-letter topic).
+    counts = {t.name: t.partitions for t in TOPICS}
     partitions = [
-        TopicPartition(name, p) for name in names for p in reader.partitions_for_topic(name)
+        TopicPartition(topic_name(settings, t), p) for t in topics for p in range(counts.get(t, 1))
     ]
     reader.assign(partitions)
     await reader.seek_to_beginning(*partitions)
