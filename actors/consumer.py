@@ -12,8 +12,9 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from ray.util.metrics import Counter, Gauge, Histogram
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
-from actors.handlers import CONSUMERS, Handler
+from actors.handlers import CONSUMERS, Handler, Poison
 from core.errors import ValidationFailed
 from core.events import EventEnvelope, parse_event
 from core.logs import configure_logging
@@ -31,10 +32,6 @@ EVENT_LAG = Histogram(
     boundaries=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     tag_keys=("group",),
 )
-
-
-class Poison(Exception):
-    """An event that cannot be handled, however often it is retried."""
 
 
 @ray.remote(max_restarts=-1, num_cpus=0)
@@ -92,8 +89,9 @@ class EventConsumer:
                 PROCESSED.inc(tags={"group": self.group, "outcome": "ok"})
                 self.handled += 1
                 return
-            except Poison as error:
-                await self.dead_letter(message, dlq, str(error))
+            except (Poison, IntegrityError) as error:
+                # A missing or conflicting row does not appear by waiting: park it now.
+                await self.dead_letter(message, dlq, str(error)[:1000])
                 return
             except Exception as error:  # every other failure is retried, then dead-lettered
                 log.warning(

@@ -4,6 +4,7 @@ event as processed (so a redelivered event has no second effect)."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -22,6 +23,20 @@ from workflows.certificates import start_certificate_workflow
 from workflows.client import connect
 from workflows.tasks.email import enqueue_email_async
 
+T = TypeVar("T")
+
+
+class Poison(Exception):
+    """An event that cannot be handled, however often it is retried (it does not parse, or the
+    rows it names do not exist: the outbox commits rows before their events)."""
+
+
+def required(row: T | None, what: str) -> T:
+    if row is None:
+        raise Poison(f"{what} does not exist")
+    return row
+
+
 Handler = Callable[[AsyncSession, EventEnvelope, Settings], Awaitable[None]]
 
 
@@ -31,7 +46,7 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
     data, kind = event.data, event.type
     email: dict[str, str] | None = None
     if kind == "enrollment.created":
-        course = await session.get(Course, data["course_id"])
+        course = required(await session.get(Course, data["course_id"]), "the course")
         notice = NewNotification(
             user_id=data["student_id"],
             kind="enrollment_welcome",
@@ -41,8 +56,8 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
         )
         email = {"course_title": course.title}
     elif kind == "progress.module_completed":
-        module = await session.get(Module, data["module_id"])
-        course = await session.get(Course, data["course_id"])
+        module = required(await session.get(Module, data["module_id"]), "the module")
+        course = required(await session.get(Course, data["course_id"]), "the course")
         notice = NewNotification(
             user_id=data["student_id"],
             kind="module_completed",
@@ -61,7 +76,7 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
         )
     await NotificationRepository(session).add([notice])
     if email is not None:
-        student = await session.get(User, notice.user_id)
+        student = required(await session.get(User, notice.user_id), "the student")
         request = EmailRequest(
             kind=notice.kind,
             to=student.email,

@@ -74,7 +74,7 @@ class OutboxRelay:
                         await kafka.stop()
                         kafka = None
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self.settings.consumer_backoff_max_seconds)
+                    backoff = min(backoff * 2, self.settings.outbox_retry_max_seconds)
                     continue
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 500
     outbox_retention_days: int = 30
+    # A down broker is retried at least this often, so the relay catches up soon after it is back.
+    outbox_retry_max_seconds: float = 5.0
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 1.0
     consumer_backoff_max_seconds: float = 60.0
