@@ -10,19 +10,21 @@ from actors.placement import shard_index
 from actors.pool import shard_handles
 from core.errors import DependencyDown, DomainError
 from core.settings import Settings
+from storage.telemetry import current_carrier
 
 
 class ShardLane:
-    """One shard's queue: at most one call in flight, everything else waits for the next."""
+    """One shard's queue: at most one call in flight, everything else waits for the next.
+    Each operation travels with its caller's trace context, so the shard's spans join it."""
 
     def __init__(self, handle: Any, timeout: float) -> None:
         self.handle, self.timeout = handle, timeout
-        self.waiting: list[tuple[Op, asyncio.Future]] = []
+        self.waiting: list[tuple[Op, dict[str, str], asyncio.Future]] = []
         self.sending: asyncio.Task | None = None
 
     def submit(self, op: Op) -> asyncio.Future:
         answer = asyncio.get_running_loop().create_future()
-        self.waiting.append((op, answer))
+        self.waiting.append((op, current_carrier(), answer))
         if self.sending is None or self.sending.done():
             self.sending = asyncio.create_task(self.send())
         return answer
@@ -31,17 +33,17 @@ class ShardLane:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                results = await asyncio.wait_for(
-                    self.handle.call.remote([op for op, _ in batch]), self.timeout
-                )
+                ops = [op for op, _, _ in batch]
+                traces = [carrier for _, carrier, _ in batch]
+                results = await asyncio.wait_for(self.handle.call.remote(ops, traces), self.timeout)
             except (TimeoutError, Exception) as error:  # the actor died past its retries
                 failure = DependencyDown("The progress service is unavailable; retry")
                 failure.__cause__ = error
-                for _, answer in batch:
+                for _, _, answer in batch:
                     if not answer.done():
                         answer.set_exception(failure)
                 continue
-            for (_, answer), result in zip(batch, results, strict=True):
+            for (_, _, answer), result in zip(batch, results, strict=True):
                 if answer.done():
                     continue
                 if isinstance(result, DomainError):

@@ -6,12 +6,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from opentelemetry import context as otel_context
 
 from core.errors import DependencyDown
 from core.events import EventEnvelope
 from storage.db import Database
 from storage.repositories.enrollment import EnrollmentRepository, ProgressChange
+from storage.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,8 @@ class Pending:
     change: ProgressChange
     events: list[EventEnvelope]
     done: asyncio.Future
+    # The submitter's trace: the commit it waited on shows in it as a span.
+    trace: otel_context.Context = field(default_factory=otel_context.get_current)
 
 
 Committed = Callable[[Sequence[ProgressChange]], Awaitable[None]]
@@ -47,7 +52,7 @@ class GroupCommitter:
     async def drain(self) -> None:
         while self.queue:
             batch, self.queue = self.queue, []
-            started = time.perf_counter()
+            started, started_ns = time.perf_counter(), time.time_ns()
             try:
                 await self.write(batch)
             except Exception as error:  # no change of a failed batch is acknowledged
@@ -56,6 +61,7 @@ class GroupCommitter:
                     item.done.set_exception(DependencyDown("Progress could not be saved; retry"))
                 continue
             self.observe(len(batch), time.perf_counter() - started)
+            trace_commit(batch, started_ns)
             for item in batch:
                 item.done.set_result(None)
 
@@ -66,3 +72,17 @@ class GroupCommitter:
             uow.emit(*(event for item in batch for event in item.events))
             await uow.commit()
         await self.on_committed(changes)
+
+
+def trace_commit(batch: list[Pending], started_ns: int) -> None:
+    """One span per waiting caller for the transaction they shared, so each caller's trace
+    shows the commit that made its change durable (and how many others rode in it)."""
+    ended_ns = time.time_ns()
+    for item in batch:
+        span = tracer.start_span(
+            "postgres group commit",
+            context=item.trace,
+            start_time=started_ns,
+            attributes={"db.system": "postgresql", "smartcourse.batch_size": len(batch)},
+        )
+        span.end(end_time=ended_ns)

@@ -37,6 +37,7 @@ from storage.repositories.enrollment import (
     EnrollmentState,
     ProgressChange,
 )
+from storage.telemetry import configure_tracing, context_from, tracer
 
 log = logging.getLogger(__name__)
 TAGS = ("shard",)
@@ -83,6 +84,7 @@ def enrollment_view(enrollment: EnrollmentState) -> dict[str, Any]:
 class Shard:
     def __init__(self, settings: Settings, index: int) -> None:
         configure_logging(settings.log_level)
+        configure_tracing(settings, "smartcourse-shard")
         self.settings, self.tags = settings, {"shard": str(index)}
         self.db = Database(
             settings.model_copy(update={"db_pool_size": settings.shard_db_pool_size})
@@ -101,10 +103,25 @@ class Shard:
         self.committer = GroupCommitter(self.db, self.committed, self.observe)
         self.passivating = asyncio.get_event_loop().create_task(self.passivate_forever())
 
-    async def call(self, ops: Sequence[Op]) -> list[Any]:
-        """A micro-batch of operations; each result is a value or the DomainError it raised."""
-        results = await asyncio.gather(*(self.handle(op) for op in ops), return_exceptions=True)
+    async def call(
+        self, ops: Sequence[Op], traces: Sequence[dict[str, str]] | None = None
+    ) -> list[Any]:
+        """A micro-batch of operations, each with its caller's trace context; each result is a
+        value or the DomainError it raised."""
+        carriers = traces or [{}] * len(ops)
+        results = await asyncio.gather(
+            *(self.traced(op, carrier) for op, carrier in zip(ops, carriers, strict=True)),
+            return_exceptions=True,
+        )
         return [self.answer(result) for result in results]
+
+    async def traced(self, op: Op, carrier: dict[str, str]) -> Any:
+        with tracer.start_as_current_span(
+            f"shard {type(op).__name__}",
+            context=context_from(carrier),
+            attributes={"smartcourse.shard": self.tags["shard"]},
+        ):
+            return await self.handle(op)
 
     def answer(self, result: Any) -> Any:
         if isinstance(result, BaseException) and not isinstance(result, DomainError):

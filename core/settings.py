@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # OTLP/HTTP traces endpoint (e.g. http://jaeger:4318/v1/traces); unset, nothing is traced.
     otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
 
     # HTTP ingress and Ray.
     http_host: str = "127.0.0.1"

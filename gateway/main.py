@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from actors.pool import ensure_actors
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
@@ -45,6 +46,9 @@ for module in (ops, auth, users, courses, enrollments, certificates, analytics):
 class Gateway:
     def __init__(self, settings: Settings, services: dict[str, Any]) -> None:
         configure_logging(settings.log_level)
+        # `smartcourse up` creates the actors before deploying; a Serve config deployment
+        # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
+        ensure_actors(settings)
         install(GatewayContext(settings=settings, services=services))
 
 

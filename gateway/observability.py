@@ -1,5 +1,6 @@
-"""Per-request plumbing: the request id in every log line, and Prometheus request metrics
-labelled by route template (never the raw path, so cardinality stays bounded).
+"""Per-request plumbing: the request id in every log line, Prometheus request metrics
+labelled by route template (never the raw path, so cardinality stays bounded), and the
+request's trace span named after that template.
 
 Serve's proxy assigns `x-request-id` (keeping a client's own) and puts it on the response; the
 middleware reads it from the request so logs carry the same id."""
@@ -8,6 +9,7 @@ import re
 import time
 import uuid
 
+from opentelemetry import trace
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,6 +63,8 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "-")
+            # Serve's replica span is this request's span; the route template names it.
+            trace.get_current_span().update_name(f"{method} {template}")
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template, str(status)).observe(time.perf_counter() - started)
             request_id.reset(token)

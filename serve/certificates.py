@@ -26,6 +26,7 @@ from storage.keyvalue import connect_redis
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
 from storage.verify_throttle import VerifyThrottle
 from workflows.certificates import start_certificate_workflow
+from workflows.client import connect
 
 log = logging.getLogger(__name__)
 PDF_URL_TTL_SECONDS = 15 * 60
@@ -54,11 +55,7 @@ class Certificates:
         if self._temporal is None:
             try:
                 self._temporal = await asyncio.wait_for(
-                    Client.connect(
-                        self._settings.temporal_address,
-                        namespace=self._settings.temporal_namespace,
-                    ),
-                    self._settings.dependency_timeout_seconds,
+                    connect(self._settings), self._settings.dependency_timeout_seconds
                 )
             except (OSError, RuntimeError, TimeoutError) as error:
                 log.warning("event=temporal_unreachable error=%s", type(error).__name__)

@@ -1,5 +1,6 @@
 """The `smartcourse` command: `up` runs the whole system locally, `down` stops it, `migrate`
-brings the database schema to head, `create-admin` makes an administrator."""
+brings the database schema to head, `create-admin` makes an administrator, `job run NAME`
+runs a batch analytics job on Ray (see `jobs`)."""
 
 import argparse
 import asyncio
@@ -17,6 +18,7 @@ from typing import TypeVar
 
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
+from jobs.runner import add_job_arguments, run_from_arguments
 from serve import runtime
 from serve.stack import LocalStack, MissingDependencies
 from storage import migrate
@@ -158,6 +160,9 @@ def parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("--email", required=True)
     admin.add_argument("--full-name", required=True)
+    job = commands.add_parser("job", help="batch analytics jobs on Ray Data")
+    job_commands = job.add_subparsers(dest="job_command", required=True)
+    add_job_arguments(job_commands.add_parser("run", help="run one job, write its report"))
     return root
 
 
@@ -189,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return up(settings, local_servers=args.local_servers)
     if args.command == "create-admin":
         return create_admin(settings, args.email, args.full_name)
+    if args.command == "job":
+        run_from_arguments(args, settings)
+        return 0
     commands: dict[str, Callable[[Settings], int]] = {"down": down, "migrate": migrate_only}
     return commands[args.command](settings)
 

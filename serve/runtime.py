@@ -12,6 +12,7 @@ from pathlib import Path
 
 import ray
 from ray import serve
+from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
 
@@ -93,7 +94,14 @@ def deploy(settings: Settings) -> None:
     from actors.pool import ensure_actors
 
     ensure_actors(settings)
-    serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+    serve.start(
+        http_options={"host": settings.http_host, "port": settings.http_port},
+        tracing_config=TracingConfig(
+            enabled=bool(settings.otlp_endpoint),
+            exporter_import_path="storage.telemetry:serve_span_processors",
+            sampling_ratio=settings.trace_sample_ratio,
+        ),
+    )
     serve.run(build_app({"settings": settings}), name=APP_NAME, route_prefix="/")
 
 

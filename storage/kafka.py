@@ -6,6 +6,7 @@ idempotent consumers give effectively-once delivery (DESIGN.md, Events)."""
 
 import contextlib
 import json
+import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,31 +16,48 @@ from core.events import TOPICS
 from core.settings import Settings
 
 DLQ_SUFFIX = ".dlq"
+log = logging.getLogger(__name__)
 
 
 def topic_name(settings: Settings, topic: str) -> str:
     return f"{settings.kafka_topic_prefix}{topic}"
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create every topic of the seed (and its dead-letter topic) that is missing."""
+async def ensure_topics(settings: Settings) -> dict[str, int]:
+    """Create every topic of the seed (and its dead-letter topic) that is missing; answer the
+    partition count of each as the broker has it.
+
+    A topic the broker auto-created (a client asked for it before this ran, e.g. after the
+    local in-memory broker restarted) may have fewer partitions than the seed's: keys still
+    keep each aggregate in order, only parallelism is lower, so it is logged, not fatal."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = []
+        wanted: dict[str, NewTopic] = {}
         for topic in TOPICS:
             for name, partitions in ((topic.name, topic.partitions), (topic.name + DLQ_SUFFIX, 1)):
                 full = topic_name(settings, name)
-                if full not in existing:
-                    config = {"retention.ms": str(topic.retention_ms)}
-                    wanted.append(NewTopic(full, partitions, 1, topic_configs=config))
-        if wanted:
+                config = {"retention.ms": str(topic.retention_ms)}
+                wanted[full] = NewTopic(full, partitions, 1, topic_configs=config)
+        missing = [topic for name, topic in wanted.items() if name not in existing]
+        if missing:
             # Another process may create them at the same moment.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
+                await admin.create_topics(missing)
+        described = await admin.describe_topics(list(wanted))
     finally:
         await admin.close()
+    counts = {topic["topic"]: len(topic["partitions"]) for topic in described}
+    for name, count in counts.items():
+        if count < wanted[name].num_partitions:
+            log.warning(
+                "event=topic_underpartitioned topic=%s partitions=%d wanted=%d",
+                name,
+                count,
+                wanted[name].num_partitions,
+            )
+    return counts
 
 
 def producer(settings: Settings, *, raw: bool = False) -> AIOKafkaProducer:

@@ -25,6 +25,7 @@ from serve import runtime
 from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
+from tests.otlp import Collector
 
 
 def free_port() -> int:
@@ -62,8 +63,16 @@ def test_environment(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def traces() -> Iterator[Collector]:
+    """Where the system under test exports its spans (OTLP/HTTP, as to Jaeger)."""
+    with Collector() as collector:
+        yield collector
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, traces: Collector) -> Iterator[Settings]:
     env = test_environment(tmp_path_factory.mktemp("smartcourse"))
+    env["SMARTCOURSE_OTLP_ENDPOINT"] = traces.endpoint
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     get_settings.cache_clear()

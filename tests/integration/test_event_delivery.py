@@ -7,15 +7,16 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from core.events import EVENT_DATA, TOPICS, EventEnvelope, make_event, topic_for
+from core.events import EVENT_DATA, EventEnvelope, make_event, topic_for
 from core.settings import Settings
 from serve.stack import LocalStack
 from storage.db import Database
-from storage.kafka import DLQ_SUFFIX, producer, topic_name
+from storage.kafka import DLQ_SUFFIX, ensure_topics, producer, topic_name
 from storage.models.enrollment import Notification
 from tests.conftest import System
 from tests.e2e.accounts import account
@@ -38,6 +39,14 @@ SAMPLE = {
 }
 
 
+@pytest.fixture(autouse=True)
+async def partitions(system: System) -> dict[str, int]:
+    """Each topic's partition count as the broker has it. The local broker keeps topics in
+    memory: an earlier test that restarted it (readiness) took them along, and a client may
+    have had them auto-created with the broker's default count since."""
+    return await ensure_topics(system.settings)
+
+
 def sample(event_type: str) -> EventEnvelope:
     model: type[BaseModel] = EVENT_DATA[event_type]
     data = model.model_validate({k: v for k, v in SAMPLE.items() if k in model.model_fields})
@@ -50,21 +59,24 @@ async def emit(db: Database, events: list[EventEnvelope]) -> None:
         await uow.commit()
 
 
-async def reader_of(settings: Settings, topics: set[str], *, from_end: bool = False):
+async def reader_of(
+    settings: Settings, counts: dict[str, int], topics: set[str], *, from_end: bool = False
+):
     """A consumer of every partition of `topics`, with no group (no rebalance), from their
     start or from their current end."""
     reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await reader.start()
-    # The partition counts are ours (the seed's, in core.events; 1 for a dead-letter topic).
-    counts = {t.name: t.partitions for t in TOPICS}
     partitions = [
-        TopicPartition(topic_name(settings, t), p) for t in topics for p in range(counts.get(t, 1))
+        TopicPartition(topic_name(settings, t), p)
+        for t in topics
+        for p in range(counts[topic_name(settings, t)])
     ]
     reader.assign(partitions)
     if from_end:
         await reader.seek_to_end(*partitions)
-        for partition in partitions:  # resolves the end offsets now, before anything is sent
-            await reader.position(partition)
+        async with asyncio.timeout(30):  # resolves the end offsets now, before anything is sent
+            for partition in partitions:
+                await reader.position(partition)
     else:
         await reader.seek_to_beginning(*partitions)
     return reader
@@ -86,12 +98,16 @@ async def read_until(reader: AIOKafkaConsumer, wanted: set[str]) -> list[tuple]:
     return seen
 
 
-async def test_every_event_type_arrives_on_its_topic(system: System, db: Database) -> None:
+async def test_every_event_type_arrives_on_its_topic(
+    system: System, db: Database, partitions: dict[str, int]
+) -> None:
     """Delivery on the log is at least once (the broker has no idempotent producer, so a send
     retried after a timeout can repeat); the effect is once, which the dedupe test proves."""
     events = [sample(event_type) for event_type in EVENT_DATA]
     # Read from the current ends: earlier tests' events stay unread, ours come after them.
-    reader = await reader_of(system.settings, {topic_for(e.type) for e in events}, from_end=True)
+    reader = await reader_of(
+        system.settings, partitions, {topic_for(e.type) for e in events}, from_end=True
+    )
     await emit(db, events)
     wanted = {str(e.id) for e in events}
     seen = await read_until(reader, wanted)
@@ -160,7 +176,7 @@ async def test_the_same_event_twice_creates_one_notification(system: System, db:
 
 
 async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
-    system: System, db: Database
+    system: System, db: Database, partitions: dict[str, int]
 ) -> None:
     student = await account(system.settings)
     kafka = producer(system.settings, raw=True)
@@ -178,7 +194,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
         return await certificate_notices(db, student.id) == 1
 
     await poll(handled)
-    reader = await reader_of(system.settings, {"enrollment.events" + DLQ_SUFFIX})
+    reader = await reader_of(system.settings, partitions, {"enrollment.events" + DLQ_SUFFIX})
     try:
         async with asyncio.timeout(30):
             found = []

@@ -1,0 +1,126 @@
+"""The drop-off lesson per course: for enrollments that did not complete (every status but
+`completed`), the first lesson in course order (module position, lesson position) they have
+not completed; per course, the lesson where most of them stopped (ties: the earlier lesson).
+Enrollments that did every lesson without being completed have no drop-off lesson."""
+
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+import pyarrow as pa
+import ray.data
+from matplotlib.axes import Axes
+from ray.data.aggregate import Count
+
+from jobs.outline import Outline, load_outline
+from jobs.report import JobResult
+from jobs.source import Source
+
+log = logging.getLogger(__name__)
+MARKS = pa.schema(
+    [("enrollment_id", pa.int64()), ("course_id", pa.int64()), ("lesson_id", pa.int64())]
+)
+
+
+def first_missing(
+    enrollments: ray.data.Dataset, completions: ray.data.Dataset, outline: Outline
+) -> pd.DataFrame:
+    """(course_id, lesson_id, stuck): open enrollments per first lesson they have not done.
+
+    The join of open enrollments to their completions is a union grouped by enrollment:
+    a row with a course marks an open enrollment, rows with a lesson are its completions."""
+    ordered = outline.ordered_lessons()
+
+    def open_marks(batch: pa.Table) -> pa.Table:
+        frame = batch.to_pandas()
+        frame = frame[frame.status != "completed"]
+        return pa.table(
+            [
+                pa.array(frame.id, pa.int64()),
+                pa.array(frame.course_id, pa.int64()),
+                pa.nulls(len(frame), pa.int64()),
+            ],
+            schema=MARKS,
+        )
+
+    def done_marks(batch: pa.Table) -> pa.Table:
+        ids = batch["enrollment_id"]
+        return pa.table([ids, pa.nulls(len(ids), pa.int64()), batch["lesson_id"]], schema=MARKS)
+
+    def stop(group: pd.DataFrame) -> pd.DataFrame:
+        course = group.course_id.dropna()
+        done = set(group.lesson_id.dropna().astype("int64"))
+        missing = [] if course.empty else ordered.get(int(course.iloc[0]), [])
+        lesson = next((lesson for lesson in missing if lesson not in done), None)
+        if lesson is None:
+            return pd.DataFrame({"course_id": [], "lesson_id": []}, dtype="int64")
+        return pd.DataFrame({"course_id": [int(course.iloc[0])], "lesson_id": [lesson]})
+
+    return (
+        enrollments.map_batches(open_marks, batch_format="pyarrow")
+        .union(completions.map_batches(done_marks, batch_format="pyarrow"))
+        .groupby("enrollment_id")
+        .map_groups(stop, batch_format="pandas")
+        .groupby(["course_id", "lesson_id"])
+        .aggregate(Count(alias_name="stuck"))
+        .to_pandas()
+    )
+
+
+def top_lessons(stuck: pd.DataFrame, outline: Outline, courses: pd.DataFrame) -> pd.DataFrame:
+    """Per course, the lesson with the most stuck enrollments, and its share of the course's."""
+    if stuck.empty:
+        return pd.DataFrame(columns=["course_id", "course_title", "lesson_id", "stuck"])
+    ranked = stuck.merge(outline.lessons, on=["course_id", "lesson_id"]).sort_values(
+        ["course_id", "stuck", "step"], ascending=[True, False, True]
+    )
+    ranked["open_enrollments"] = ranked.groupby("course_id").stuck.transform("sum")
+    top = ranked.drop_duplicates("course_id").copy()
+    top["share"] = top.stuck / top.open_enrollments
+    titles = courses.rename(columns={"id": "course_id", "title": "course_title"})
+    top = top.merge(titles[["course_id", "course_title"]], on="course_id", how="left")
+    columns = [
+        "course_id",
+        "course_title",
+        "lesson_id",
+        "lesson_title",
+        "module_position",
+        "lesson_position",
+        "stuck",
+        "open_enrollments",
+        "share",
+    ]
+    return top.sort_values(["stuck", "course_id"], ascending=[False, True])[columns].reset_index(
+        drop=True
+    )
+
+
+def chart(table: pd.DataFrame, courses: int = 15) -> Callable[[Axes], None]:
+    def draw(axes: Axes) -> None:
+        shown = table.head(courses).iloc[::-1]
+        labels = [
+            f"{row.course_title} / {row.lesson_title}"[:50] for row in shown.itertuples(index=False)
+        ]
+        axes.barh(labels, shown.stuck if not shown.empty else [])
+        axes.set_xlabel("enrollments whose first missing lesson this is")
+        axes.set_title(f"Drop-off lesson, {len(shown)} courses with most stuck enrollments")
+
+    return draw
+
+
+def run(source: Source) -> JobResult:
+    """The drop-off lesson of every course with an open enrollment that has one."""
+    outline = load_outline(source)
+    stuck = first_missing(
+        source.dataset("enrollments"), source.dataset("lesson_completions"), outline
+    )
+    table = top_lessons(stuck, outline, source.frame("courses"))
+    total = int(stuck.stuck.sum()) if not stuck.empty else 0
+    log.info("event=dropoff_counted courses=%d stuck_enrollments=%d", len(table), total)
+    return JobResult(
+        name="dropoff",
+        title="Drop-off lesson per course",
+        description=(__doc__ or "").strip(),
+        table=table,
+        chart=chart(table),
+    )

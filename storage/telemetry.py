@@ -1,0 +1,54 @@
+"""OpenTelemetry traces: one OTLP/HTTP exporter configured by settings (off when
+`otlp_endpoint` is unset), and the W3C carrier that takes a trace across Ray actor calls.
+
+Serve replicas get their tracer provider from Ray Serve itself (`serve_span_processors` is its
+exporter hook, so the proxy → gateway → service hops are Serve's own spans); plain actors
+(shards, relay, consumers, the worker host) call `configure_tracing` once at start."""
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from core.settings import Settings, get_settings
+
+tracer = trace.get_tracer("smartcourse")
+
+
+def span_processors(settings: Settings) -> list[SpanProcessor]:
+    if not settings.otlp_endpoint:
+        return []
+    return [BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint))]
+
+
+def serve_span_processors() -> list[SpanProcessor]:
+    """Ray Serve's `TracingConfig.exporter_import_path` hook, called in each Serve process."""
+    return span_processors(get_settings())
+
+
+def configure_tracing(settings: Settings, service: str) -> None:
+    """Install this process's tracer provider; a no-op without an endpoint."""
+    processors = span_processors(settings)
+    if not processors:
+        return
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service}),
+        sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
+    )
+    for processor in processors:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+
+
+def current_carrier() -> dict[str, str]:
+    """The current trace context as W3C headers (empty when nothing is being traced)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from(carrier: dict[str, str] | None) -> Context | None:
+    return propagate.extract(carrier) if carrier else None
