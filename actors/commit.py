@@ -69,7 +69,12 @@ class GroupCommitter:
         changes = [item.change for item in batch]
         async with self.db.unit_of_work() as uow:
             await EnrollmentRepository(uow.session).write_progress(changes)
-            uow.emit(*(event for item in batch for event in item.events))
+            for item in batch:  # each change's events carry its own caller's trace
+                token = otel_context.attach(item.trace)
+                try:
+                    uow.emit(*item.events)
+                finally:
+                    otel_context.detach(token)
             await uow.commit()
         await self.on_committed(changes)
 

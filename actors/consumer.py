@@ -10,6 +10,7 @@ import time
 import ray
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from core.settings import Settings
 from storage.db import Database
 from storage.kafka import DLQ_SUFFIX, consumer, ensure_topics, producer
 from storage.models.events import ProcessedEvent
+from storage.telemetry import configure_tracing, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
 LAG = Gauge("smartcourse_consumer_lag", "Messages behind the partition end", ("group", "topic"))
@@ -38,6 +40,7 @@ EVENT_LAG = Histogram(
 class EventConsumer:
     def __init__(self, settings: Settings, group: str) -> None:
         configure_logging(settings.log_level)
+        configure_tracing(settings, f"smartcourse-{group}")
         self.settings, self.group = settings, group
         self.subscription = CONSUMERS[group]
         self.db = Database(settings.model_copy(update={"db_pool_size": 2}))
@@ -82,7 +85,14 @@ class EventConsumer:
                 event = self.parse(message)
                 if event.type not in self.subscription.event_types:
                     return
-                if await self.apply(event, self.subscription.handler):
+                with tracer.start_as_current_span(
+                    f"consume {event.type}",
+                    context=context_from_headers(message.headers),
+                    kind=SpanKind.CONSUMER,
+                    attributes={"messaging.consumer.group.name": self.group, "attempt": attempt},
+                ):
+                    applied = await self.apply(event, self.subscription.handler)
+                if applied:
                     EVENT_LAG.observe(
                         max(0.0, time.time() - event.time.timestamp()), tags={"group": self.group}
                     )

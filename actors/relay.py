@@ -23,6 +23,7 @@ from storage.db import Database
 from storage.kafka import ensure_topics, producer, topic_name
 from storage.migrate import plain_dsn
 from storage.outbox import backlog, mark_published, pending
+from storage.telemetry import configure_tracing, trace_headers, tracer
 
 log = logging.getLogger(__name__)
 BACKLOG = Gauge("smartcourse_outbox_backlog", "Outbox rows not yet published")
@@ -38,6 +39,7 @@ LATENCY = Histogram(
 class OutboxRelay:
     def __init__(self, settings: Settings) -> None:
         configure_logging(settings.log_level)
+        configure_tracing(settings, "smartcourse-relay")
         self.settings = settings
         self.db = Database(settings.model_copy(update={"db_pool_size": 2}))
         self.wake = asyncio.Event()
@@ -91,11 +93,20 @@ class OutboxRelay:
             BACKLOG.set(await backlog(uow.session) if rows else 0)
             if not rows:
                 return 0
-            sends = [
-                await kafka.send(topic_name(self.settings, row.topic), row.payload, key=row.key)
-                for row in rows
-            ]
-            await asyncio.gather(*sends)
+            with tracer.start_as_current_span(
+                "kafka publish outbox",
+                attributes={"messaging.system": "kafka", "messaging.batch.count": len(rows)},
+            ):
+                sends = [
+                    await kafka.send(
+                        topic_name(self.settings, row.topic),
+                        row.payload,
+                        key=row.key,
+                        headers=trace_headers(row.trace_context),
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*sends)
             await mark_published(uow.session, [row.seq for row in rows])
             await uow.commit()
         now = time.time()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
 from core.events import EventEnvelope
 from core.settings import Settings
 from storage.outbox import add_events
+from storage.telemetry import current_carrier
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -31,7 +32,7 @@ class UnitOfWork:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._events: list[EventEnvelope] = []
+        self._events: list[tuple[EventEnvelope, dict[str, str]]] = []
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
@@ -49,8 +50,10 @@ class UnitOfWork:
         await self.session.close()
 
     def emit(self, *events: EventEnvelope) -> None:
-        """Collect domain events; they reach the outbox with the commit."""
-        self._events.extend(events)
+        """Collect domain events, with the trace they were caused in; they reach the outbox
+        with the commit."""
+        trace = current_carrier()
+        self._events.extend((event, trace) for event in events)
 
     async def commit(self) -> None:
         await add_events(self.session, self._events)

@@ -10,19 +10,23 @@ from core.events import EventEnvelope, topic_for
 from storage.models.outbox import OutboxEvent
 
 
-def outbox_row(event: EventEnvelope) -> dict:
+def outbox_row(event: EventEnvelope, trace: dict[str, str] | None = None) -> dict:
     return {
         "event_id": event.id,
         "event_type": event.type,
         "topic": topic_for(event.type),
         "key": event.subject,
         "payload": event.model_dump(mode="json"),
+        "trace_context": trace or None,
     }
 
 
-async def add_events(session: AsyncSession, events: Iterable[EventEnvelope]) -> None:
-    """Insert the events' rows; the caller's commit makes them durable with its state change."""
-    rows = [outbox_row(event) for event in events]
+async def add_events(
+    session: AsyncSession, events: Iterable[tuple[EventEnvelope, dict[str, str]]]
+) -> None:
+    """Insert the rows of (event, trace context) pairs; the caller's commit makes them durable
+    with its state change."""
+    rows = [outbox_row(event, trace) for event, trace in events]
     if rows:
         await session.execute(insert(OutboxEvent), rows)
 

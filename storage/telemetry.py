@@ -5,6 +5,8 @@ Serve replicas get their tracer provider from Ray Serve itself (`serve_span_proc
 exporter hook, so the proxy → gateway → service hops are Serve's own spans); plain actors
 (shards, relay, consumers, the worker host) call `configure_tracing` once at start."""
 
+from collections.abc import Sequence
+
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -52,3 +54,12 @@ def current_carrier() -> dict[str, str]:
 
 def context_from(carrier: dict[str, str] | None) -> Context | None:
     return propagate.extract(carrier) if carrier else None
+
+
+def trace_headers(carrier: dict[str, str] | None) -> list[tuple[str, bytes]]:
+    """A trace carrier as Kafka message headers."""
+    return [(key, value.encode()) for key, value in (carrier or {}).items()]
+
+
+def context_from_headers(headers: Sequence[tuple[str, bytes]] | None) -> Context | None:
+    return context_from({key: value.decode(errors="replace") for key, value in headers or ()})

@@ -23,5 +23,7 @@ class OutboxEvent(Timestamped, Base):
     topic: Mapped[str] = mapped_column(String(128))
     key: Mapped[str] = mapped_column(String(128))
     payload: Mapped[dict] = mapped_column(JSONB)
+    # W3C trace context of the request that caused the event; travels on as Kafka headers.
+    trace_context: Mapped[dict | None] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

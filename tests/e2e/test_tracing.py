@@ -1,5 +1,6 @@
-"""Tracing end to end: one lesson completion is one trace from the gateway through the shard
-actor to the group commit that made it durable, exported over OTLP as to Jaeger."""
+"""Tracing end to end, exported over OTLP as to Jaeger: one lesson completion is one trace
+from the gateway through the shard actor to the group commit that made it durable, and an
+enrollment's trace follows its event through Kafka into the consumers."""
 
 import httpx
 
@@ -9,6 +10,7 @@ from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_cou
 from tests.otlp import Collector, ReceivedSpan
 
 ROUTE_SPAN = "POST /lessons/{lesson_id}/complete"
+ENROLL_SPAN = "POST /enrollments"
 
 
 def chain(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[str]:
@@ -49,3 +51,31 @@ async def test_a_lesson_completion_is_one_trace_from_gateway_to_commit(
     assert shard.service == commit.service == "smartcourse-shard"
     route = next(span for span in spans if span.name == ROUTE_SPAN)
     assert route.service != "smartcourse-shard"
+
+
+async def test_an_enrollment_trace_reaches_the_event_consumers(
+    client: httpx.AsyncClient, system: System, traces: Collector
+) -> None:
+    """The outbox keeps the request's trace context and the relay sends it as Kafka headers,
+    so the consumers' work on `enrollment.created` joins the request's trace."""
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
+    course = await published_course(client, owner)
+    seen = {span.trace_id for span in traces.named(ENROLL_SPAN)}
+    answer = await client.post(
+        "/enrollments", json={"course_id": course["id"]}, headers=student.headers
+    )
+    assert answer.status_code == 202, answer.text
+
+    async def consumed() -> set[str] | None:
+        new = [span for span in traces.named(ENROLL_SPAN) if span.trace_id not in seen]
+        if not new:
+            return None
+        services = {
+            span.service
+            for span in traces.trace(new[0].trace_id)
+            if span.name == "consume enrollment.created"
+        }
+        return services if len(services) >= 2 else None
+
+    services = await poll(consumed)
+    assert {"smartcourse-analytics-consumer", "smartcourse-notification-consumer"} <= services
