@@ -12,11 +12,13 @@ from storage.content_store import open_content_store
 from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
+from storage.telemetry import configure_tracing
 from workflows.certificate_activities import CertificateActivities
 from workflows.client import connect
 from workflows.course_activities import CourseActivities
 from workflows.enrollment_activities import EnrollmentActivities
 from workflows.reminders import ReminderActivities, ensure_schedule
+from workflows.sdk_metrics import serve_sdk_metrics
 from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ def certificate_activities(activities: CertificateActivities) -> list:
 class WorkflowWorkerHost:
     def __init__(self, settings: Settings) -> None:
         configure_logging(settings.log_level)
+        configure_tracing(settings, "smartcourse-workflows")
+        # Before the first client: the SDK's workflow metrics come from this process only.
+        serve_sdk_metrics(settings)
         self.settings = settings
         self.db = Database(settings)
         self.cache = CourseCache(

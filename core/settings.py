@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "smartcourse"
     temporal_ui_port: int = 8233
+    # Prometheus endpoint (on `http_host`) of the Temporal worker's SDK metrics; 0: off, since a
+    # fixed port would clash where several workers share a machine (tests).
+    temporal_metrics_port: int = 0
     s3_endpoint_url: str = "http://127.0.0.1:9000"
     s3_bucket: str = "smartcourse"
     s3_region: str = "us-east-1"
@@ -125,6 +128,8 @@ class Settings(BaseSettings):
     # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
     celery_queue_prefix: str = ""
     celery_worker_concurrency: int = 2
+    # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
+    celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0
     # Public certificate verification: unknown codes per client IP and window before 429.
     certificate_verify_misses_per_ip: int = 20

@@ -7,7 +7,8 @@ A worker that dies mid-task never acked its message, so the broker hands it to t
 every task must therefore be idempotent.
 
 `app` is what `celery -A workflows.celery_app worker` loads (settings from the environment);
-producers in other processes use `celery_for(settings)`.
+producers in other processes use `celery_for(settings)`. A worker counts its tasks' outcomes
+(`workflows.task_metrics`) and serves them on `celery_metrics_port` when that is set.
 """
 
 import logging
@@ -18,6 +19,7 @@ from celery.signals import worker_init
 from kombu import Exchange, Queue
 
 from core.settings import Settings, get_settings
+from workflows.task_metrics import serve_task_metrics
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,7 @@ def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     declare_dead_letter_queue(app)
     queue = dead_letter_queue(app.conf.smartcourse_queue_prefix).name
     log.info("event=celery_worker_init dead_letter_queue=%s", queue)
+    serve_task_metrics(get_settings())
 
 
 def delete_broker_objects(settings: Settings) -> None:

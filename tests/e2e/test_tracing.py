@@ -53,11 +53,12 @@ async def test_a_lesson_completion_is_one_trace_from_gateway_to_commit(
     assert route.service != "smartcourse-shard"
 
 
-async def test_an_enrollment_trace_reaches_the_event_consumers(
+async def test_an_enrollment_trace_reaches_the_workflow_and_the_event_consumers(
     client: httpx.AsyncClient, system: System, traces: Collector
 ) -> None:
-    """The outbox keeps the request's trace context and the relay sends it as Kafka headers,
-    so the consumers' work on `enrollment.created` joins the request's trace."""
+    """Temporal's interceptor carries the request's trace into the enrollment workflow's
+    activities; the outbox keeps it and the relay sends it as Kafka headers, so the consumers'
+    work on `enrollment.created` joins the same trace."""
     owner, student = await account(system.settings, "instructor"), await account(system.settings)
     course = await published_course(client, owner)
     seen = {span.trace_id for span in traces.named(ENROLL_SPAN)}
@@ -66,16 +67,17 @@ async def test_an_enrollment_trace_reaches_the_event_consumers(
     )
     assert answer.status_code == 202, answer.text
 
-    async def consumed() -> set[str] | None:
+    async def followed() -> list[ReceivedSpan] | None:
         new = [span for span in traces.named(ENROLL_SPAN) if span.trace_id not in seen]
         if not new:
             return None
-        services = {
-            span.service
-            for span in traces.trace(new[0].trace_id)
-            if span.name == "consume enrollment.created"
-        }
-        return services if len(services) >= 2 else None
+        spans = traces.trace(new[0].trace_id)
+        consumers = {s.service for s in spans if s.name == "consume enrollment.created"}
+        activities = {s.name for s in spans if s.service == "smartcourse-workflows"}
+        done = len(consumers) >= 2 and "RunActivity:activate_enrollment" in activities
+        return spans if done else None
 
-    services = await poll(consumed)
-    assert {"smartcourse-analytics-consumer", "smartcourse-notification-consumer"} <= services
+    spans = await poll(followed)
+    consumers = {s.service for s in spans if s.name == "consume enrollment.created"}
+    assert {"smartcourse-analytics-consumer", "smartcourse-notification-consumer"} <= consumers
+    assert any(s.name == "StartWorkflow:EnrollmentWorkflow" for s in spans)
