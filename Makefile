@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run down test lint bench
+.PHONY: install run down test lint bench loadtest
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ test: lint
 
 bench: install
 	$(BIN)/python -m benchmarks.progress
+
+loadtest: install
+	$(BIN)/python -m benchmarks.run

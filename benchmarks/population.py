@@ -3,6 +3,7 @@ students with active enrollments, in bulk, with progress logged as counts."""
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,20 +82,40 @@ async def seed_course(db: Database, modules: int, lessons: int) -> tuple[int, li
     return course_id, lesson_ids
 
 
+def user_rows(tag: str, role: str, start: int, stop: int) -> list[dict[str, str]]:
+    """Users `start..stop` of a seeded batch; `tag` keeps their emails apart from other runs'."""
+    return [
+        {
+            "email": f"bench-{tag}-{role}-{n}@example.com",
+            "password_hash": UNUSABLE_HASH,
+            "full_name": f"{role.title()} {n}",
+            "role": role,
+        }
+        for n in range(start, stop)
+    ]
+
+
+def mint_tokens(settings: Settings, user_ids: Iterable[int], role: Role) -> list[str]:
+    """Access tokens as a login would issue them, without the login (and its bcrypt)."""
+    secret = settings.require_jwt_secret()
+    return [
+        issue_access_token(
+            secret,
+            user_id=i,
+            role=role,
+            session_id=new_session_id(),
+            ttl_seconds=TOKEN_TTL_SECONDS,
+        )
+        for i in user_ids
+    ]
+
+
 async def seed_students(db: Database, course_id: int, count: int) -> list[int]:
     now = datetime.now(UTC)
     student_ids: list[int] = []
     tag = uuid.uuid4().hex[:12]
     for start in range(0, count, BATCH):
-        rows = [
-            {
-                "email": f"bench-{tag}-{n}@example.com",
-                "password_hash": UNUSABLE_HASH,
-                "full_name": f"Student {n}",
-                "role": "student",
-            }
-            for n in range(start, min(start + BATCH, count))
-        ]
+        rows = user_rows(tag, "student", start, min(start + BATCH, count))
         async with db.unit_of_work() as uow:
             ids = list(await uow.session.scalars(insert(User).returning(User.id), rows))
             enrollments = [
@@ -122,15 +143,5 @@ async def seed_population(
             )
     finally:
         await db.dispose()
-    secret = settings.require_jwt_secret()
-    tokens = [
-        issue_access_token(
-            secret,
-            user_id=i,
-            role=Role.STUDENT,
-            session_id=new_session_id(),
-            ttl_seconds=TOKEN_TTL_SECONDS,
-        )
-        for i in student_ids
-    ]
+    tokens = mint_tokens(settings, student_ids, Role.STUDENT)
     return Population(course_id, lesson_ids, student_ids, tokens)

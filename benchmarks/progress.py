@@ -19,10 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import ray
+import redis
 from sqlalchemy import func, select
 
 from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
@@ -58,24 +62,23 @@ class Run:
     p99: float
 
 
-def locust(target: str, phase: str, host: str, work: Path, rate: float, out: Path) -> Run:
-    prefix = out / f"{target}-{phase}"
-    env = os.environ | {"BENCH_WORK": str(work), "BENCH_USER_RATE": str(rate)}
-    # The load generator yields the CPU to the systems under test (same 2 cores).
-    command = [
+def locust_command(locustfile: str, host: str, users: int, seconds: int, prefix: Path) -> list[str]:
+    """Headless locust writing `{prefix}_stats.csv`, niced: the load generator yields the CPU to
+    the systems under test (same 2 cores)."""
+    return [
         "nice",
         "-n",
         "19",
         str(Path(sys.executable).with_name("locust")),
         "-f",
-        str(Path(__file__).with_name("locust_progress.py")),
+        str(Path(__file__).with_name(locustfile)),
         "--headless",
         "-u",
-        str(USERS),
+        str(users),
         "-r",
-        str(USERS),
+        str(users),
         "-t",
-        f"{SECONDS}s",
+        f"{seconds}s",
         "--host",
         host,
         "--csv",
@@ -86,12 +89,24 @@ def locust(target: str, phase: str, host: str, work: Path, rate: float, out: Pat
         "--loglevel",
         "WARNING",
     ]
+
+
+def locust_stats(prefix: Path, table: str = "stats") -> list[dict[str, str]]:
+    """The rows of a locust run's CSV `table`: for `stats`, one per request name, then
+    `Aggregated`; for `failures`, one per request and error."""
+    with open(f"{prefix}_{table}.csv") as rows:
+        return list(csv.DictReader(rows))
+
+
+def locust(target: str, phase: str, host: str, work: Path, rate: float, out: Path) -> Run:
+    prefix = out / f"{target}-{phase}"
+    env = os.environ | {"BENCH_WORK": str(work), "BENCH_USER_RATE": str(rate)}
+    command = locust_command("locust_progress.py", host, USERS, SECONDS, prefix)
     log.info(
         "event=locust target=%s phase=%s users=%d rate_per_user=%.1f", target, phase, USERS, rate
     )
     subprocess.run(command, env=env, check=False, capture_output=True)
-    with open(f"{prefix}_stats.csv") as stats:
-        row = next(r for r in csv.DictReader(stats) if r["Name"] == "Aggregated")
+    row = next(r for r in locust_stats(prefix) if r["Name"] == "Aggregated")
     run = Run(
         target,
         phase,
@@ -210,6 +225,20 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+@contextmanager
+def running_baseline(port: int) -> Iterator[str]:
+    """The baseline serving on `port` for the block; yields its URL."""
+    baseline = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.baseline", str(port)], env=os.environ.copy()
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        baseline.terminate()
+        baseline.wait(10)
+
+
 def lag_report(lags: list[tuple]) -> str:
     lines = [
         "",
@@ -225,15 +254,43 @@ def lag_report(lags: list[tuple]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bench_settings(out: Path) -> Settings:
-    env = test_environment(out) | {
+def spare_redis_url(url: str) -> str:
+    """The URL of a Redis database holding no keys. Ids repeat in a fresh PostgreSQL database,
+    so an earlier run's cached rows must not be read, and a test session's must not be
+    cleared; the benchmark empties it again when it ends (`clear_redis`)."""
+    client = redis.Redis.from_url(url)
+    try:
+        used = {int(name.removeprefix("db")) for name in client.info("keyspace")}
+        count = int(client.config_get("databases")["databases"])
+    finally:
+        client.close()
+    spare = next((n for n in range(1, count) if n not in used), None)
+    if spare is None:
+        raise RuntimeError(f"every Redis database at {url} holds keys; none is free for the run")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{spare}"))
+
+
+def clear_redis(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def bench_settings(out: Path, extra: dict[str, str] | None = None) -> Settings:
+    """Settings for a benchmark's own stack: free ports, a PostgreSQL and a Redis database of
+    its own, `extra` env."""
+    env = test_environment(out)
+    env |= {
         "SMARTCOURSE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/"
         f"smartcourse_bench_{os.getpid()}",
+        "SMARTCOURSE_REDIS_URL": spare_redis_url(env["SMARTCOURSE_REDIS_URL"]),
         "SMARTCOURSE_ENVIRONMENT": "local",
         "SMARTCOURSE_RAY_NUM_CPUS": "2",
         "SMARTCOURSE_LOG_LEVEL": "WARNING",
     }
-    os.environ.update(env)
+    os.environ.update(env | (extra or {}))
     get_settings.cache_clear()
     return get_settings()
 
@@ -247,39 +304,32 @@ def main() -> None:
     with LocalStack(settings, ephemeral=True, headless=True):
         migrate.upgrade(settings)
         runtime.start_ray(settings)
-        baseline = None
         try:
             runtime.deploy(settings)
             populations = {
                 target: asyncio.run(seed_population(settings, STUDENTS, MODULES, LESSONS))
                 for target in ("smartcourse", "baseline")
             }
-            baseline = subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.baseline", str(baseline_port)],
-                env=os.environ.copy(),
-            )
-            wait_for_port(baseline_port)
-            hosts = {
-                "smartcourse": f"http://127.0.0.1:{settings.http_port}",
-                "baseline": f"http://127.0.0.1:{baseline_port}",
-            }
-            runs: list[Run] = []
-            acknowledged = {}
-            for target, host in hosts.items():
-                runs += measure(target, host, populations[target], out)
+            with running_baseline(baseline_port) as baseline_host:
+                hosts = {
+                    "smartcourse": f"http://127.0.0.1:{settings.http_port}",
+                    "baseline": baseline_host,
+                }
+                runs: list[Run] = []
+                acknowledged = {}
+                for target, host in hosts.items():
+                    runs += measure(target, host, populations[target], out)
             lags = asyncio.run(
-                measure_event_lag(settings, populations["smartcourse"], hosts["smartcourse"])
+                measure_event_lag(settings, populations["smartcourse"].tokens, hosts["smartcourse"])
             )
             for target in hosts:
                 ok = sum(r.requests - r.failures for r in runs if r.target == target)
                 rows = asyncio.run(stored_completions(settings, populations[target]))
                 acknowledged[target] = (ok, rows)
         finally:
-            if baseline is not None:
-                baseline.terminate()
-                baseline.wait(10)
             runtime.shutdown(settings)
             asyncio.run(migrate.drop_database(settings.database_url))
+            clear_redis(settings)
     RESULTS.mkdir(exist_ok=True)
     text = report(runs, acknowledged, time.monotonic() - started) + lag_report(lags)
     (RESULTS / "progress.md").write_text(text)

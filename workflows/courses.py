@@ -33,6 +33,15 @@ async def step(name: str, argument: object) -> None:
     )
 
 
+async def local_step(name: str, argument: object) -> None:
+    """A short activity run by the workflow's own worker: no round trip through the server's
+    task queue per step, retried locally with the same policy (it must be idempotent, as
+    every activity here is, since a worker lost mid-task runs it again)."""
+    await workflow.execute_local_activity(
+        name, argument, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
+    )
+
+
 def reason_of(error: ActivityError) -> str:
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.message:
