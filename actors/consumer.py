@@ -26,6 +26,7 @@ from storage.models.events import ProcessedEvent
 from storage.telemetry import configure_tracing, context_from_headers, tracer
 
 log = logging.getLogger(__name__)
+COMMIT_SECONDS = 10.0
 LAG = Gauge("smartcourse_consumer_lag", "Messages behind the partition end", ("group", "topic"))
 PROCESSED = Counter("smartcourse_consumer_processed", "Events handled", ("group", "outcome"))
 EVENT_LAG = Histogram(
@@ -67,7 +68,11 @@ class EventConsumer:
                 for partition, messages in batches.items():
                     for message in messages:
                         await self.process(message, dlq)
-                    await source.commit({partition: messages[-1].offset + 1})
+                    # aiokafka retries a commit for a vanished topic without end; past the
+                    # deadline the consumer starts over (topics ensured, group rejoined).
+                    await asyncio.wait_for(
+                        source.commit({partition: messages[-1].offset + 1}), COMMIT_SECONDS
+                    )
                 for partition in source.assignment():
                     end, position = source.highwater(partition), await source.position(partition)
                     if end is not None:

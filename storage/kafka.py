@@ -88,4 +88,8 @@ def consumer(settings: Settings, group: str, topics: list[str]) -> AIOKafkaConsu
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=200,
+        # aiokafka's default is 5 minutes: a topic recreated after a broker lost it (the local
+        # in-memory broker on restart) would stall the group that long. A few topics per
+        # consumer make a 10 s refresh cheap.
+        metadata_max_age_ms=10_000,
     )
