@@ -8,7 +8,7 @@ import logging
 import time
 
 import ray
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
@@ -44,7 +44,8 @@ class EventConsumer:
         configure_tracing(settings, f"smartcourse-{group}")
         self.settings, self.group = settings, group
         self.subscription = CONSUMERS[group]
-        self.db = Database(settings.model_copy(update={"db_pool_size": 2}))
+        # Partitions are handled concurrently; more than a few at once only queue for these.
+        self.db = Database(settings.model_copy(update={"db_pool_size": 4}))
         self.handled = 0
         self.running = asyncio.get_event_loop().create_task(self.run())
 
@@ -65,14 +66,8 @@ class EventConsumer:
         try:
             while True:
                 batches = await source.getmany(timeout_ms=500)
-                for partition, messages in batches.items():
-                    for message in messages:
-                        await self.process(message, dlq)
-                    # aiokafka retries a commit for a vanished topic without end; past the
-                    # deadline the consumer starts over (topics ensured, group rejoined).
-                    await asyncio.wait_for(
-                        source.commit({partition: messages[-1].offset + 1}), COMMIT_SECONDS
-                    )
+                if batches:
+                    await self.handle_batches(source, batches, dlq)
                 for partition in source.assignment():
                     end, position = source.highwater(partition), await source.position(partition)
                     if end is not None:
@@ -82,6 +77,26 @@ class EventConsumer:
         finally:
             await source.stop()
             await dlq.stop()
+
+    async def handle_batches(
+        self,
+        source: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[ConsumerRecord]],
+        dlq: AIOKafkaProducer,
+    ) -> None:
+        """Partitions side by side, each in its order (per aggregate), so one busy partition
+        does not hold back the events queued behind it in the others; then one commit."""
+        await asyncio.gather(
+            *(self.process_in_order(messages, dlq) for messages in batches.values())
+        )
+        offsets = {partition: messages[-1].offset + 1 for partition, messages in batches.items()}
+        # aiokafka retries a commit for a vanished topic without end; past the deadline the
+        # consumer starts over (topics ensured, group rejoined).
+        await asyncio.wait_for(source.commit(offsets), COMMIT_SECONDS)
+
+    async def process_in_order(self, messages: list[ConsumerRecord], dlq) -> None:
+        for message in messages:
+            await self.process(message, dlq)
 
     async def process(self, message: ConsumerRecord, dlq) -> None:
         delay = self.settings.consumer_backoff_initial_seconds

@@ -74,10 +74,9 @@ class Enrollments:
             raise Forbidden("Only students enroll in courses")
         keys = enrollment_keys(principal.user_id, course_id, idempotency_key)
         known = await self.keys.find(keys)
-        if known is not None:
-            found = await self.owned(principal, known)
-            if found.course_id == course_id:
-                return accepted(await self.read(found), created=False)
+        found = await self.enrollment_of(principal, known) if known is not None else None
+        if found is not None and found.course_id == course_id:
+            return accepted(await self.read(found), created=False)
         enrollment = await self.shards.call(Admit(course_id, principal.user_id))
         if enrollment["status"] == "pending":
             # Also for an existing pending one: a retry after a lost start completes the setup.
@@ -85,10 +84,16 @@ class Enrollments:
         await self.keys.remember(keys, enrollment["id"])
         return accepted(enrollment, created=enrollment["created"])
 
-    async def owned(self, principal: Principal, enrollment_id: int) -> Enrollment:
+    async def enrollment_of(self, principal: Principal, enrollment_id: int) -> Enrollment | None:
         async with self.db.unit_of_work() as uow:
             enrollment = await uow.session.get(Enrollment, enrollment_id)
         if enrollment is None or not principal.may_act_for(enrollment.student_id):
+            return None
+        return enrollment
+
+    async def owned(self, principal: Principal, enrollment_id: int) -> Enrollment:
+        enrollment = await self.enrollment_of(principal, enrollment_id)
+        if enrollment is None:
             raise NotFound("Enrollment not found")
         return enrollment
 

@@ -12,7 +12,9 @@ from storage.keyvalue import REDIS_ERRORS, fail_open
 
 def enrollment_keys(student_id: int, course_id: int, header: str | None) -> list[str]:
     day = datetime.now(UTC).date().isoformat()
-    digest = hashlib.sha256(f"{student_id}{course_id}{day}".encode()).hexdigest()
+    # The seed's SHA256(student_id + course_id + date), with separators: "1" + "23" and
+    # "12" + "3" must not name the same enrollment.
+    digest = hashlib.sha256(f"{student_id}:{course_id}:{day}".encode()).hexdigest()
     keys = [f"idempotency:enroll:{digest}"]
     if header:
         header_digest = hashlib.sha256(header.encode()).hexdigest()
