@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     ray_dashboard_port: int = 8265
     ray_metrics_export_port: int = 8266
+    # Logical CPUs of a local Ray (a scheduling budget, not cores). Replicas and actors mostly
+    # wait on I/O, and batch jobs need room to be scheduled beside them; unset: 4 per core.
     ray_num_cpus: int | None = None
     serve_max_ongoing_requests: int = 200
     gateway_replicas: int = 1

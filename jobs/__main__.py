@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
-    run_from_arguments(args, settings)
-    return 0
+    return run_from_arguments(args, settings)
 
 
 if __name__ == "__main__":

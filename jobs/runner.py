@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,10 @@ JOBS: dict[str, Callable[[Source], JobResult]] = {
 EVENT_JOBS = frozenset({"funnel", "time_to_complete"})
 
 
+class NothingToAnalyse(Exception):
+    """The source holds no enrollments, so no job has anything to report."""
+
+
 def connect_ray(address: str | None = None) -> None:
     """Reuse a connected Ray; else join `address`, else a running cluster, else start one here."""
     if ray.is_initialized():
@@ -42,6 +47,14 @@ def connect_ray(address: str | None = None) -> None:
         except ConnectionError:
             ray.init(include_dashboard=False)
     log.info("event=ray_connected resources=%s", ray.cluster_resources())
+    free = ray.available_resources().get("CPU", 0.0)
+    if free < 1:
+        # Read and aggregate tasks take a CPU each; without one they wait, silently.
+        log.warning(
+            "event=job_short_of_cpus available=%.2f hint='the cluster's CPUs are held by the "
+            "running system: add a node, or give a local Ray more (SMARTCOURSE_RAY_NUM_CPUS)'",
+            free,
+        )
 
 
 def run_job(
@@ -66,6 +79,11 @@ def run_job(
     source: Source = DatabaseSource(settings, partitions)
     if events is not None:
         source = EventArchiveSource(events, fallback=source)
+    if source.dataset("enrollments").count() == 0:
+        raise NothingToAnalyse(
+            f"no enrollments in {'the event archive' if events else 'the database'}: every job "
+            "reports on enrollments and their progress"
+        )
     started = time.perf_counter()
     log.info("event=job_started job=%s source=%s", name, events or "postgres")
     result = JOBS[name](source)
@@ -94,14 +112,19 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partitions", type=int, default=4, help="read tasks per table")
 
 
-def run_from_arguments(args: argparse.Namespace, settings: Settings) -> Path:
-    path = run_job(
-        args.name,
-        settings,
-        args.out,
-        events=args.events,
-        address=args.address,
-        partitions=args.partitions,
-    )
+def run_from_arguments(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the job the arguments name; the process exit code."""
+    try:
+        path = run_job(
+            args.name,
+            settings,
+            args.out,
+            events=args.events,
+            address=args.address,
+            partitions=args.partitions,
+        )
+    except NothingToAnalyse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {path}, {path.with_suffix('.md')} and {path.with_suffix('.png')}")
-    return path
+    return 0

@@ -167,5 +167,7 @@ class DatabaseSource:
 
     def frame(self, table: str) -> pd.DataFrame:
         frame = self.dataset(table).to_pandas()
+        if frame.empty:  # Ray Data drops empty blocks, and their columns with them
+            frame = TABLES[table].schema.empty_table().to_pandas()
         log.info("event=table_read table=%s rows=%d", table, len(frame))
         return frame

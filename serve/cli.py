@@ -195,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create-admin":
         return create_admin(settings, args.email, args.full_name)
     if args.command == "job":
-        run_from_arguments(args, settings)
-        return 0
+        return run_from_arguments(args, settings)
     commands: dict[str, Callable[[Settings], int]] = {"down": down, "migrate": migrate_only}
     return commands[args.command](settings)
 

@@ -76,7 +76,7 @@ def start_ray(settings: Settings) -> None:
     ray.init(
         address="local",
         namespace=APP_NAME,
-        num_cpus=settings.ray_num_cpus,
+        num_cpus=settings.ray_num_cpus or 4 * (os.cpu_count() or 1),
         include_dashboard=True,
         dashboard_host="127.0.0.1",
         dashboard_port=settings.ray_dashboard_port,

@@ -12,6 +12,8 @@ Seed (hours are from enrollment to completion; lessons in course order):
 - instructor I3 has no courses.
 """
 
+import argparse
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +33,9 @@ from core.events import (
 )
 from core.settings import Settings
 from jobs import JOBS, run_job
+from jobs.runner import run_from_arguments
 from serve import cli
+from storage import migrate
 from storage.db import Database
 from storage.models.course import Course, Lesson, Module
 from storage.models.enrollment import Enrollment, LessonCompletion
@@ -341,3 +345,20 @@ def test_funnel_and_time_to_complete_read_an_event_archive(
     assert times[["completed", "p50_hours", "p90_hours"]].iloc[0].tolist() == pytest.approx(
         [3, 20.0, 28.0]
     )
+
+
+def test_a_database_without_enrollments_is_a_clear_error(
+    database: Settings, local_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing to report is said in one line (exit 1), not a stack trace from an empty frame."""
+    empty = database.model_copy(update={"database_url": database.database_url + "_jobs_empty"})
+    migrate.upgrade(empty)
+    try:
+        args = argparse.Namespace(
+            name="funnel", out=tmp_path, events=None, address=None, partitions=2
+        )
+        assert run_from_arguments(args, empty) == 1
+    finally:
+        asyncio.run(migrate.drop_database(empty.database_url))
+    assert "no enrollments in the database" in capsys.readouterr().err
+    assert not (tmp_path / "funnel.parquet").exists()
