@@ -79,7 +79,7 @@ def run_job(
     source: Source = DatabaseSource(settings, partitions)
     if events is not None:
         source = EventArchiveSource(events, fallback=source)
-    if source.dataset("enrollments").count() == 0:
+    if not source.has_rows("enrollments"):
         raise NothingToAnalyse(
             f"no enrollments in {'the event archive' if events else 'the database'}: every job "
             "reports on enrollments and their progress"

@@ -102,6 +102,17 @@ class Source(Protocol):
 
     def frame(self, table: str) -> pd.DataFrame: ...
 
+    def has_rows(self, table: str) -> bool: ...
+
+
+async def table_has_rows(dsn: str, table: Table) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        # The name comes from TABLES, never from input.
+        return await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table.name})")  # noqa: S608
+    finally:
+        await conn.close()
+
 
 async def fetch_partition(
     dsn: str, table: Table, parts: int, part: int, page_rows: int
@@ -171,3 +182,7 @@ class DatabaseSource:
             frame = TABLES[table].schema.empty_table().to_pandas()
         log.info("event=table_read table=%s rows=%d", table, len(frame))
         return frame
+
+    def has_rows(self, table: str) -> bool:
+        """A query that stops at the first row, rather than reading the table to count it."""
+        return asyncio.run(table_has_rows(self._dsn, TABLES[table]))
