@@ -1,9 +1,14 @@
 """The gateway skeleton over real HTTP: health, readiness, docs, metrics and the error envelope."""
 
+import os
+import signal
+
 import httpx
 
 from serve.stack import LocalStack
 from tests.conftest import System
+from tests.e2e.accounts import account
+from tests.e2e.catalog import active_enrollment, poll, published_course
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> dict:
@@ -90,17 +95,35 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert "/no/such/path/42" not in text
 
 
-async def test_readyz_names_a_stopped_dependency(
+async def test_readyz_names_a_hung_dependency_and_events_flow_once_it_answers(
     client: httpx.AsyncClient, servers: LocalStack, system: System
 ) -> None:
-    servers.stop_server("kafka")
+    """The broker is frozen (SIGSTOP), not restarted: the local broker keeps its log in memory,
+    and a restart would take the topics and group offsets of every later test with it."""
+    broker = servers.started["kafka"].process
+    assert broker is not None
+    os.killpg(broker.pid, signal.SIGSTOP)
     try:
         response = await client.get("/readyz")
-        error = assert_envelope(response, 503, "dependency_unavailable")
-        assert "kafka" in error["message"]
-        assert error["details"]["kafka"] != "ok"
-        assert error["details"]["postgres"] == "ok"
-        assert response.headers["retry-after"]
     finally:
-        servers.start()
+        os.killpg(broker.pid, signal.SIGCONT)
+    error = assert_envelope(response, 503, "dependency_unavailable")
+    assert "kafka" in error["message"]
+    assert error["details"]["kafka"] != "ok"
+    assert error["details"]["postgres"] == "ok"
+    assert response.headers["retry-after"]
     assert (await client.get("/readyz")).status_code == 200
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
+    course = await published_course(client, owner, modules=1, lessons=1)
+    await active_enrollment(client, student, course["id"])
+
+    async def welcomed() -> bool:
+        notes = (await client.get("/notifications", headers=student.headers)).json()["items"]
+        return any(note["kind"] == "enrollment_welcome" for note in notes)
+
+    async def counted() -> bool:
+        figures = await client.get(f"/analytics/courses/{course['id']}", headers=owner.headers)
+        return figures.json()["enrollments"] == 1
+
+    await poll(welcomed)
+    await poll(counted)
