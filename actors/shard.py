@@ -395,9 +395,9 @@ class Shard:
                 limit = course.state.enrollment_limit
                 if limit is not None and course.taken >= limit:
                     course.taken = await repo.seats_taken(op.course_id)
-                if (limit is not None and course.taken >= limit) or not await repo.take_seat(
-                    op.course_id
-                ):
+                full = limit is not None and course.taken >= limit
+                taken = None if full else await repo.take_seat(op.course_id)
+                if taken is None:
                     raise Conflict("The course is full")
                 row = await repo.insert(op.student_id, op.course_id, datetime.now(UTC))
                 if row is None:
@@ -407,8 +407,8 @@ class Shard:
                 )
                 uow.emit(make_event("enrollment.created", str(row.id), data, source="enrollments"))
                 await uow.commit()
-                course.taken += 1
-                await self.course_cache.invalidate_course(op.course_id)
+                course.taken = taken
+                await self.course_cache.set_enrolled(op.course_id, taken)
                 state = EnrollmentState(
                     row.id,
                     row.student_id,
@@ -445,7 +445,7 @@ class Shard:
                     make_event("enrollment.dropped", str(enrollment.id), data, source="enrollments")
                 )
                 await uow.commit()
-                await self.course_cache.invalidate_course(enrollment.course_id)
+                await self.course_cache.forget_enrolled(enrollment.course_id)
         enrollment.status = "dropped"
         return enrollment_view(enrollment)
 

@@ -12,6 +12,7 @@ from storage.content_store import open_content_store
 from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
+from storage.repositories.course import CourseRepository
 from storage.telemetry import configure_tracing
 from workflows.certificate_activities import CertificateActivities
 from workflows.client import connect
@@ -48,7 +49,9 @@ class WorkflowWorkerHost:
     async def course_changed(self, course_id: int) -> None:
         from actors.pool import reload_course
 
-        await self.cache.invalidate(course_id)
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(course_id)
+        await self.cache.invalidate(course_id, [] if course is None else [course.category])
         await reload_course(self.settings, course_id)
 
     async def run(self) -> None:

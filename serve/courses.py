@@ -183,6 +183,7 @@ class Courses:
             ):
                 raise Conflict("The enrollment limit is below the students already enrolled")
             repo = CourseRepository(uow.session)
+            categories = {course.category, changes.get("category", course.category)}
             if body.prerequisite_ids is not None:
                 await self.check_prerequisites(uow, course_id, body.prerequisite_ids)
                 await repo.set_prerequisites(course_id, body.prerequisite_ids)
@@ -198,7 +199,7 @@ class Courses:
             uow.emit(make_event("course.updated", str(course.id), data, source="courses"))
             await uow.commit()
             view = await self.full_view(uow, course)
-        await self.cache.invalidate(course_id)
+        await self.cache.invalidate(course_id, categories)
         return view
 
     async def draft(self, uow: UnitOfWork, principal: Principal, course_id: int) -> Course:

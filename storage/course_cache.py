@@ -2,13 +2,22 @@
 `course:{id}` for 10, dropped on publish, update and archive.
 
 Only public views are cached (published or archived courses), never a draft or a quiz key.
-Catalog keys also carry a digest of the rest of the query (level, text, page size), and every
-catalog key is remembered in one set, so an invalidation drops them all in one round trip. A
-Redis failure reads through to PostgreSQL (fail open).
+Catalog keys also carry a digest of the rest of the query (level, text, page size); each
+category remembers its catalog keys in a set, so a change drops that category's pages and the
+all-categories pages in one round trip, and the other categories' pages stay.
+
+A course's seat count lives beside its view in `course:{id}:enrolled`: an admission writes the
+new count (the course's shard admits one at a time), a drop deletes it, and the view stays
+cached through both. A view without its count is a miss. A reader fills the count only where
+none is (`NX`), so a fill from a read older than an admission does not overwrite it. Catalog
+pages keep the count they were built with (at most their 5 minutes).
+
+A Redis failure reads through to PostgreSQL (fail open).
 """
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -16,65 +25,94 @@ import redis.asyncio as aioredis
 from core.courses import CatalogQuery
 from storage.keyvalue import REDIS_ERRORS, fail_open
 
-CATALOG_KEYS = "courses:catalog:keys"
+ALL_CATEGORIES = "*"
 
 
 def course_key(course_id: int) -> str:
     return f"course:{course_id}"
 
 
+def seats_key(course_id: int) -> str:
+    return f"course:{course_id}:enrolled"
+
+
+def catalog_keys(category: str) -> str:
+    """The set of one category's cached catalog keys."""
+    return f"courses:catalog:keys:{category}"
+
+
 def catalog_key(query: CatalogQuery) -> str:
     rest = json.dumps([query.level, query.q, query.page_size]).encode()
     digest = hashlib.sha256(rest).hexdigest()[:16]
-    return f"courses:category:{query.category or '*'}:page:{query.page}:{digest}"
+    return f"courses:category:{query.category or ALL_CATEGORIES}:page:{query.page}:{digest}"
 
 
 class CourseCache:
     def __init__(self, redis: aioredis.Redis, course_ttl: int, catalog_ttl: int) -> None:
         self._redis, self._course_ttl, self._catalog_ttl = redis, course_ttl, catalog_ttl
 
-    async def _get(self, key: str) -> dict[str, Any] | None:
+    async def course(self, course_id: int) -> dict[str, Any] | None:
         try:
-            cached = await self._redis.get(key)
+            view, enrolled = await self._redis.mget(course_key(course_id), seats_key(course_id))
+        except REDIS_ERRORS as error:
+            fail_open("course_cache", error)
+            return None
+        if view is None or enrolled is None:
+            return None
+        return json.loads(view) | {"enrolled_count": int(enrolled)}
+
+    async def catalog(self, query: CatalogQuery) -> dict[str, Any] | None:
+        try:
+            cached = await self._redis.get(catalog_key(query))
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)
             return None
         return None if cached is None else json.loads(cached)
 
-    async def course(self, course_id: int) -> dict[str, Any] | None:
-        return await self._get(course_key(course_id))
-
-    async def catalog(self, query: CatalogQuery) -> dict[str, Any] | None:
-        return await self._get(catalog_key(query))
-
     async def put_course(self, course_id: int, view: dict[str, Any]) -> None:
         try:
-            await self._redis.set(course_key(course_id), json.dumps(view), ex=self._course_ttl)
-        except REDIS_ERRORS as error:
-            fail_open("course_cache", error)
-
-    async def put_catalog(self, query: CatalogQuery, page: dict[str, Any]) -> None:
-        key = catalog_key(query)
-        try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(key, json.dumps(page), ex=self._catalog_ttl)
-                pipe.sadd(CATALOG_KEYS, key)
-                pipe.expire(CATALOG_KEYS, self._catalog_ttl)
+                pipe.set(course_key(course_id), json.dumps(view), ex=self._course_ttl)
+                pipe.set(seats_key(course_id), view["enrolled_count"], ex=self._course_ttl, nx=True)
                 await pipe.execute()
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)
 
-    async def invalidate_course(self, course_id: int) -> None:
-        """Drop the course's view only (its seat count changed; catalog pages may lag 5 min)."""
+    async def put_catalog(self, query: CatalogQuery, page: dict[str, Any]) -> None:
+        key, keys = catalog_key(query), catalog_keys(query.category or ALL_CATEGORIES)
         try:
-            await self._redis.delete(course_key(course_id))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, json.dumps(page), ex=self._catalog_ttl)
+                pipe.sadd(keys, key)
+                pipe.expire(keys, self._catalog_ttl)
+                await pipe.execute()
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)
 
-    async def invalidate(self, course_id: int) -> None:
-        """Drop the course and every catalog page (a change can move any page)."""
+    async def set_enrolled(self, course_id: int, enrolled: int) -> None:
+        """The seat count after an admission committed."""
         try:
-            keys = await self._redis.smembers(CATALOG_KEYS)
-            await self._redis.delete(course_key(course_id), CATALOG_KEYS, *keys)
+            await self._redis.set(seats_key(course_id), enrolled, ex=self._course_ttl)
+        except REDIS_ERRORS as error:
+            fail_open("course_cache", error)
+
+    async def forget_enrolled(self, course_id: int) -> None:
+        """After a drop (on the student's shard, unordered with admissions): the next read
+        takes the count from PostgreSQL."""
+        try:
+            await self._redis.delete(seats_key(course_id))
+        except REDIS_ERRORS as error:
+            fail_open("course_cache", error)
+
+    async def invalidate(self, course_id: int, categories: Iterable[str]) -> None:
+        """Drop the course's view and the catalog pages it can appear on: those of its
+        categories (old and new, when it moved) and those of all categories."""
+        sets = [catalog_keys(category) for category in {*categories, ALL_CATEGORIES}]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for keys in sets:
+                    pipe.smembers(keys)
+                pages = await pipe.execute()
+            await self._redis.delete(course_key(course_id), *sets, *set().union(*pages))
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)

@@ -149,9 +149,10 @@ class EnrollmentRepository:
             or 0
         )
 
-    async def take_seat(self, course_id: int) -> bool:
-        """One seat, only while the course is published and not full: the database decides."""
-        result = await self.session.execute(
+    async def take_seat(self, course_id: int) -> int | None:
+        """One seat, only while the course is published and not full (the database decides):
+        the seats taken with it, or None when there was none to take."""
+        return await self.session.scalar(
             update(Course)
             .where(
                 Course.id == course_id,
@@ -160,8 +161,8 @@ class EnrollmentRepository:
                 | (Course.enrolled_count < Course.enrollment_limit),
             )
             .values(enrolled_count=Course.enrolled_count + 1)
+            .returning(Course.enrolled_count)
         )
-        return result.rowcount == 1
 
     async def free_seat(self, course_id: int) -> None:
         await self.session.execute(

@@ -80,6 +80,11 @@ async def test_seat_limit_holds_under_concurrent_enrollments(
 ) -> None:
     owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, enrollment_limit=5)
+
+    async def enrolled_count() -> int:
+        return (await client.get(f"/courses/{course['id']}")).json()["enrolled_count"]
+
+    assert await enrolled_count() == 0  # now cached; seat changes keep it cached and right
     students = await many_accounts(system.settings, 50)
     answers = await asyncio.gather(
         *(
@@ -94,17 +99,19 @@ async def test_seat_limit_holds_under_concurrent_enrollments(
             select(func.count()).where(Enrollment.course_id == course["id"])
         )
     assert rows == 5
-    assert (await client.get(f"/courses/{course['id']}")).json()["enrolled_count"] == 5
+    assert await enrolled_count() == 5
     # A dropped enrollment frees its seat for someone else.
     admitted = [s for s, a in zip(students, answers, strict=True) if a.status_code == 202]
     refused = [s for s, a in zip(students, answers, strict=True) if a.status_code == 409]
     first = await active_enrollment(client, admitted[0], course["id"])
     dropped = await client.delete(f"/enrollments/{first['id']}", headers=admitted[0].headers)
     assert dropped.status_code == 200 and dropped.json()["status"] == "dropped"
+    assert await enrolled_count() == 4
     late = await client.post(
         "/enrollments", json={"course_id": course["id"]}, headers=refused[0].headers
     )
     assert late.status_code == 202, late.text
+    assert await enrolled_count() == 5
 
 
 async def test_prerequisites_must_be_completed(client: httpx.AsyncClient, system: System) -> None:
