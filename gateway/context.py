@@ -24,8 +24,9 @@ def install(context: GatewayContext) -> None:
     _current = context
 
 
-def context() -> GatewayContext:
-    """FastAPI dependency: the context of this replica."""
+async def context() -> GatewayContext:
+    """FastAPI dependency: the context of this replica. Async, so FastAPI calls it on the event
+    loop: a plain function would cost every request a hop to a worker thread and back."""
     if _current is None:
         raise RuntimeError("gateway context not installed: the Gateway deployment sets it")
     return _current
