@@ -100,6 +100,11 @@ async def ensure_month(session: AsyncSession, day: date) -> None:
     start = day.replace(day=1)
     end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
     name = f"analytics_metrics_y{start.year}m{start.month:02d}"
+    if await session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}):
+        return
+    # Partitions handled side by side would race to create it ("relation already exists"):
+    # the lock lets the first create it and the others see it once that one committed.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
     # Identifiers cannot be parameters; both are built from integers above.
     await session.execute(
         text(
