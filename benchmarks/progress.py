@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,12 +35,11 @@ from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
 from benchmarks.population import Population, seed_population
 from core.settings import Settings, get_settings
 from serve import runtime
-from serve.processes import port_open
 from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
 from storage.models.enrollment import LessonCompletion
-from tests.conftest import free_port, test_environment
+from tests.conftest import test_environment
 
 log = logging.getLogger("benchmarks.progress")
 RESULTS = Path(__file__).with_name("results")
@@ -217,22 +217,18 @@ def report(runs: list[Run], acknowledged: dict[str, tuple[int, int]], elapsed: f
     return "\n".join(lines) + "\n"
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not port_open(f"127.0.0.1:{port}", port):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the baseline did not listen on {port} within {seconds} s")
-        time.sleep(0.1)
-
-
 @contextmanager
-def running_baseline(port: int) -> Iterator[str]:
-    """The baseline serving on `port` for the block; yields its URL."""
-    baseline = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.baseline", str(port)], env=os.environ.copy()
-    )
+def running_baseline() -> Iterator[str]:
+    """The baseline serving for the block on a socket bound here; yields its URL."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        fd = listener.fileno()
+        baseline = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.baseline", str(fd)],
+            env=os.environ.copy(),
+            pass_fds=[fd],
+        )
     try:
-        wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
     finally:
         baseline.terminate()
@@ -300,7 +296,6 @@ def main() -> None:
     started = time.monotonic()
     out = Path(tempfile.mkdtemp(prefix="sc-bench-"))
     settings = bench_settings(out)
-    baseline_port = free_port()
     with LocalStack(settings, ephemeral=True, headless=True):
         migrate.upgrade(settings)
         runtime.start_ray(settings)
@@ -310,7 +305,7 @@ def main() -> None:
                 target: asyncio.run(seed_population(settings, STUDENTS, MODULES, LESSONS))
                 for target in ("smartcourse", "baseline")
             }
-            with running_baseline(baseline_port) as baseline_host:
+            with running_baseline() as baseline_host:
                 hosts = {
                     "smartcourse": f"http://127.0.0.1:{settings.http_port}",
                     "baseline": baseline_host,

@@ -45,7 +45,6 @@ from serve import runtime
 from serve.stack import LocalStack
 from storage import migrate
 from storage.migrate import plain_dsn
-from tests.conftest import free_port
 
 log = logging.getLogger("benchmarks.run")
 STEPS = tuple(int(n) for n in os.environ.get("LOAD_STEPS", "8,16,32,64").split(","))
@@ -169,7 +168,7 @@ def benchmark(settings: Settings, out: Path, clock: Callable[[], float]) -> Load
     log.info("event=event_lag groups=%s elapsed=%.0fs", lags, clock())
     cache = settled_cache_lookups(settings)
     cache.subtract(before)
-    with running_baseline(free_port()) as baseline:
+    with running_baseline() as baseline:
         steps += run_target("baseline", baseline, work, out, clock)[0]
     versions = {
         "Python": platform.python_version(),
