@@ -73,6 +73,9 @@ def traces() -> Iterator[Collector]:
 def settings(tmp_path_factory: pytest.TempPathFactory, traces: Collector) -> Iterator[Settings]:
     env = test_environment(tmp_path_factory.mktemp("smartcourse"))
     env["SMARTCOURSE_OTLP_ENDPOINT"] = traces.endpoint
+    # More shards than the default (the benchmarks keep that one), so the multi-node test has
+    # some for every node and the tests cross more shard boundaries.
+    env["SMARTCOURSE_SHARD_COUNT"] = "4"
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     get_settings.cache_clear()
