@@ -23,7 +23,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from core.courses import CatalogQuery
-from storage.keyvalue import REDIS_ERRORS, fail_open
+from storage.keyvalue import REDIS_ERRORS, fail_open, get_json
 
 ALL_CATEGORIES = "*"
 
@@ -62,12 +62,7 @@ class CourseCache:
         return json.loads(view) | {"enrolled_count": int(enrolled)}
 
     async def catalog(self, query: CatalogQuery) -> dict[str, Any] | None:
-        try:
-            cached = await self._redis.get(catalog_key(query))
-        except REDIS_ERRORS as error:
-            fail_open("course_cache", error)
-            return None
-        return None if cached is None else json.loads(cached)
+        return await get_json(self._redis, catalog_key(query), "course_cache")
 
     async def put_course(self, course_id: int, view: dict[str, Any]) -> None:
         try:

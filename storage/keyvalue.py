@@ -5,7 +5,9 @@ login-failure counters, caches), so an outage degrades protection instead of tak
 down. Every such degradation is logged and counted in `smartcourse_redis_fail_open_total`.
 """
 
+import json
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import Counter
@@ -38,3 +40,13 @@ def fail_open(check: str, error: BaseException) -> None:
     """Record that `check` was skipped because Redis failed."""
     FAIL_OPEN.labels(check).inc()
     log.warning("event=redis_fail_open check=%s error=%s", check, type(error).__name__)
+
+
+async def get_json(redis: aioredis.Redis, key: str, check: str) -> Any | None:
+    """The JSON value cached at `key`; None when absent or when Redis failed (fail open)."""
+    try:
+        cached = await redis.get(key)
+    except REDIS_ERRORS as error:
+        fail_open(check, error)
+        return None
+    return None if cached is None else json.loads(cached)

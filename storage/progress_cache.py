@@ -7,7 +7,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from storage.keyvalue import REDIS_ERRORS, fail_open
+from storage.keyvalue import REDIS_ERRORS, fail_open, get_json
 
 
 def progress_key(enrollment_id: int) -> str:
@@ -19,12 +19,7 @@ class ProgressCache:
         self._redis, self._ttl = redis, ttl_seconds
 
     async def get(self, enrollment_id: int) -> dict[str, Any] | None:
-        try:
-            cached = await self._redis.get(progress_key(enrollment_id))
-        except REDIS_ERRORS as error:
-            fail_open("progress_cache", error)
-            return None
-        return None if cached is None else json.loads(cached)
+        return await get_json(self._redis, progress_key(enrollment_id), "progress_cache")
 
     async def put_many(self, snapshots: dict[int, dict[str, Any]]) -> None:
         if not snapshots:

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from storage.keyvalue import REDIS_ERRORS, fail_open
+from storage.keyvalue import REDIS_ERRORS, fail_open, get_json
 
 
 def user_key(user_id: int) -> str:
@@ -23,12 +23,7 @@ class UserCache:
         self._ttl = ttl_seconds
 
     async def get(self, user_id: int) -> dict[str, Any] | None:
-        try:
-            cached = await self._redis.get(user_key(user_id))
-        except REDIS_ERRORS as error:
-            fail_open("user_cache", error)
-            return None
-        return None if cached is None else json.loads(cached)
+        return await get_json(self._redis, user_key(user_id), "user_cache")
 
     async def put(self, user_id: int, user: dict[str, Any]) -> None:
         try:
