@@ -274,6 +274,22 @@ def clear_redis(settings: Settings) -> None:
         client.close()
 
 
+@contextmanager
+def deployed_stack(settings: Settings) -> Iterator[None]:
+    """A benchmark's own SmartCourse for the block: its servers, schema, Ray and Serve app;
+    afterwards Ray is down, the database dropped and the Redis database emptied."""
+    with LocalStack(settings, ephemeral=True, headless=True):
+        migrate.upgrade(settings)
+        runtime.start_ray(settings)
+        try:
+            runtime.deploy(settings)
+            yield
+        finally:
+            runtime.shutdown(settings)
+            asyncio.run(migrate.drop_database(settings.database_url))
+            clear_redis(settings)
+
+
 def bench_settings(out: Path, extra: dict[str, str] | None = None) -> Settings:
     """Settings for a benchmark's own stack: free ports, a PostgreSQL and a Redis database of
     its own, `extra` env."""
@@ -296,35 +312,27 @@ def main() -> None:
     started = time.monotonic()
     out = Path(tempfile.mkdtemp(prefix="sc-bench-"))
     settings = bench_settings(out)
-    with LocalStack(settings, ephemeral=True, headless=True):
-        migrate.upgrade(settings)
-        runtime.start_ray(settings)
-        try:
-            runtime.deploy(settings)
-            populations = {
-                target: asyncio.run(seed_population(settings, STUDENTS, MODULES, LESSONS))
-                for target in ("smartcourse", "baseline")
+    with deployed_stack(settings):
+        populations = {
+            target: asyncio.run(seed_population(settings, STUDENTS, MODULES, LESSONS))
+            for target in ("smartcourse", "baseline")
+        }
+        with running_baseline() as baseline_host:
+            hosts = {
+                "smartcourse": f"http://127.0.0.1:{settings.http_port}",
+                "baseline": baseline_host,
             }
-            with running_baseline() as baseline_host:
-                hosts = {
-                    "smartcourse": f"http://127.0.0.1:{settings.http_port}",
-                    "baseline": baseline_host,
-                }
-                runs: list[Run] = []
-                acknowledged = {}
-                for target, host in hosts.items():
-                    runs += measure(target, host, populations[target], out)
-            lags = asyncio.run(
-                measure_event_lag(settings, populations["smartcourse"].tokens, hosts["smartcourse"])
-            )
-            for target in hosts:
-                ok = sum(r.requests - r.failures for r in runs if r.target == target)
-                rows = asyncio.run(stored_completions(settings, populations[target]))
-                acknowledged[target] = (ok, rows)
-        finally:
-            runtime.shutdown(settings)
-            asyncio.run(migrate.drop_database(settings.database_url))
-            clear_redis(settings)
+            runs: list[Run] = []
+            acknowledged = {}
+            for target, host in hosts.items():
+                runs += measure(target, host, populations[target], out)
+        lags = asyncio.run(
+            measure_event_lag(settings, populations["smartcourse"].tokens, hosts["smartcourse"])
+        )
+        for target in hosts:
+            ok = sum(r.requests - r.failures for r in runs if r.target == target)
+            rows = asyncio.run(stored_completions(settings, populations[target]))
+            acknowledged[target] = (ok, rows)
     RESULTS.mkdir(exist_ok=True)
     text = report(runs, acknowledged, time.monotonic() - started) + lag_report(lags)
     (RESULTS / "progress.md").write_text(text)

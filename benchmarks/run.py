@@ -34,16 +34,13 @@ from benchmarks.load_report import LoadResult, Step, write_report
 from benchmarks.progress import (
     RESULTS,
     bench_settings,
-    clear_redis,
+    deployed_stack,
     locust_command,
     locust_stats,
     running_baseline,
 )
 from benchmarks.seed import LoadPopulation, SeededStudent, Shape, seed
 from core.settings import Settings
-from serve import runtime
-from serve.stack import LocalStack
-from storage import migrate
 from storage.migrate import plain_dsn
 
 log = logging.getLogger("benchmarks.run")
@@ -194,17 +191,9 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="sc-load-"))
     log.info("event=start work_dir=%s", out)
     settings = bench_settings(out, {"SMARTCOURSE_TRUST_FORWARDED_FOR": "true"})
-    with LocalStack(settings, ephemeral=True, headless=True):
-        migrate.upgrade(settings)
-        runtime.start_ray(settings)
-        try:
-            runtime.deploy(settings)
-            log.info("event=deployed elapsed=%.0fs", clock())
-            result = benchmark(settings, out, clock)
-        finally:
-            runtime.shutdown(settings)
-            asyncio.run(migrate.drop_database(settings.database_url))
-            clear_redis(settings)
+    with deployed_stack(settings):
+        log.info("event=deployed elapsed=%.0fs", clock())
+        result = benchmark(settings, out, clock)
     result.elapsed = clock()
     write_report(result, RESULTS)
     log.info("event=done elapsed=%.0fs report=%s", result.elapsed, RESULTS / "load.md")
