@@ -8,6 +8,7 @@ lesson completions. Prints a JSON summary for tests/integration/test_multinode.p
 
 import asyncio
 import json
+import time
 
 import ray
 from ray.cluster_utils import Cluster
@@ -103,6 +104,12 @@ def main() -> None:
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
+    # A registered node's free CPU reaches the scheduler's view a moment later; shards created
+    # before that all land on the nodes already in it (seen once in a full run: all on one).
+    deadline = time.monotonic() + 60
+    while ray.available_resources().get("CPU", 0) < 3:
+        assert time.monotonic() < deadline, f"3 CPUs never free: {ray.available_resources()}"
+        time.sleep(0.1)
     try:
         summary = asyncio.run(scenario(cluster, workers))
     finally:
