@@ -96,6 +96,23 @@ async def scenario(cluster: Cluster, workers: list) -> dict:
     }
 
 
+@ray.remote(num_cpus=1)
+def node_of_task() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
+def spreadable(nodes: int, within: float = 120) -> None:
+    """Wait until SPREAD reaches every node: a node that has registered shows up in the
+    scheduler's view of free resources a moment later, and shards created before that all land
+    on the nodes already in it (seen in two full runs: all four on one node)."""
+    deadline = time.monotonic() + within
+    while True:
+        probes = [node_of_task.options(scheduling_strategy="SPREAD").remote() for _ in range(nodes)]
+        if len(set(ray.get(probes))) == nodes:
+            return
+        assert time.monotonic() < deadline, f"SPREAD never reached {nodes} nodes"
+
+
 def main() -> None:
     cluster = Cluster(
         initialize_head=True,
@@ -104,13 +121,8 @@ def main() -> None:
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
-    # A registered node's free CPU reaches the scheduler's view a moment later; shards created
-    # before that all land on the nodes already in it (seen once in a full run: all on one).
-    deadline = time.monotonic() + 60
-    while ray.available_resources().get("CPU", 0) < 3:
-        assert time.monotonic() < deadline, f"3 CPUs never free: {ray.available_resources()}"
-        time.sleep(0.1)
     try:
+        spreadable(nodes=3)
         summary = asyncio.run(scenario(cluster, workers))
     finally:
         ray.shutdown()
