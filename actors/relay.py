@@ -1,7 +1,9 @@
 """The outbox relay actor: publishes pending outbox rows to Kafka in commit order (key =
 aggregate id, so per aggregate they keep that order), then marks them published.
 
-It wakes on PostgreSQL NOTIFY `outbox` (a trigger on insert) or on a short poll. While the
+It wakes on PostgreSQL NOTIFY `outbox` (a trigger on insert) or on a short poll, and after a
+batch that was not full it lingers `outbox_linger_seconds` (Kafka's linger.ms, one level up), so
+under load it runs a few large transactions instead of one per group commit. While the
 broker is down, rows stay pending and the relay retries with backoff, then catches up; a row is
 marked only after the broker acknowledged it, so nothing is lost, and a row published twice
 (crash between send and mark) is dropped by the consumers' processed-event check.
@@ -69,6 +71,8 @@ class OutboxRelay:
                     sent = await self.relay_batch(kafka)
                     backoff = self.settings.consumer_backoff_initial_seconds
                     if sent:
+                        if sent < self.settings.outbox_batch_size:
+                            await asyncio.sleep(self.settings.outbox_linger_seconds)
                         continue
                 except (KafkaError, OSError) as error:
                     log.warning("event=outbox_broker_down error=%s retry_in=%.1f", error, backoff)

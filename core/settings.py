@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # Outbox and consumers.
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 500
+    # After a batch that was not full the relay waits this long before the next one, so under
+    # load it publishes few large batches rather than one small transaction per group commit.
+    outbox_linger_seconds: float = 0.02
     outbox_retention_days: int = 30
     # A down broker is retried at least this often, so the relay catches up soon after it is back.
     outbox_retry_max_seconds: float = 5.0
