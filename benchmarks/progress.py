@@ -30,6 +30,7 @@ import ray
 import redis
 from sqlalchemy import func, select
 
+from benchmarks.cpu import CpuUsage, cpu_usage
 from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
 from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
 from benchmarks.population import Population, seed_population
@@ -130,14 +131,19 @@ def work_file(population: Population, start: int, out: Path, name: str) -> Path:
     return path
 
 
-def measure(target: str, host: str, population: Population, out: Path) -> list[Run]:
-    """Warm-up, peak (closed loop), then half of the peak (open loop)."""
+def measure(
+    target: str, host: str, population: Population, out: Path
+) -> tuple[list[Run], CpuUsage]:
+    """Warm-up, peak (closed loop), then half of the peak (open loop); and the CPU the
+    machine's processes spent during the peak."""
     per_run = len(population.tokens) * len(population.lesson_ids) // 3
     warmup = locust(target, "warmup", host, work_file(population, 0, out, f"{target}-w"), 0, out)
-    peak = locust(target, "peak", host, work_file(population, per_run, out, f"{target}-p"), 0, out)
+    peak_work = work_file(population, per_run, out, f"{target}-p")
+    with cpu_usage(children="locust (the load generator)") as usage:
+        peak = locust(target, "peak", host, peak_work, 0, out)
     half_work = work_file(population, 2 * per_run, out, f"{target}-h")
     half = locust(target, "half", host, half_work, peak.rps / 2 / USERS, out)
-    return [warmup, peak, half]
+    return [warmup, peak, half], usage
 
 
 async def stored_completions(settings: Settings, population: Population) -> int:
@@ -235,6 +241,28 @@ def running_baseline() -> Iterator[str]:
         baseline.wait(10)
 
 
+def cpu_report(usage: dict[str, CpuUsage], peaks: dict[str, Run]) -> str:
+    """Per target, the CPU its peak phase cost the machine per completion, by process."""
+    lines = ["", "Where the CPU went during the peak phases (CPU ms per completion, by process):"]
+    for target, spent in usage.items():
+        done = peaks[target].requests - peaks[target].failures
+        per = 1000 / done if done else float("nan")
+        lines += [
+            "",
+            f"{target}: the {spent.cores} cores were {spent.busy_share:.0%} busy; "
+            f"{spent.busy_seconds * per:.2f} CPU ms per completion in all.",
+            "",
+            "| process | CPU ms per completion | share of the busy CPU |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| `{name}` | {seconds * per:.2f} | {seconds / spent.busy_seconds:.0%} |"
+            for name, seconds in spent.by_process.items()
+            if spent.busy_seconds
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def lag_report(lags: list[tuple]) -> str:
     lines = [
         "",
@@ -323,9 +351,11 @@ def main() -> None:
                 "baseline": baseline_host,
             }
             runs: list[Run] = []
+            usage: dict[str, CpuUsage] = {}
             acknowledged = {}
             for target, host in hosts.items():
-                runs += measure(target, host, populations[target], out)
+                target_runs, usage[target] = measure(target, host, populations[target], out)
+                runs += target_runs
         lags = asyncio.run(
             measure_event_lag(settings, populations["smartcourse"].tokens, hosts["smartcourse"])
         )
@@ -334,7 +364,12 @@ def main() -> None:
             rows = asyncio.run(stored_completions(settings, populations[target]))
             acknowledged[target] = (ok, rows)
     RESULTS.mkdir(exist_ok=True)
-    text = report(runs, acknowledged, time.monotonic() - started) + lag_report(lags)
+    peaks = {r.target: r for r in runs if r.phase == "peak"}
+    text = (
+        report(runs, acknowledged, time.monotonic() - started)
+        + cpu_report(usage, peaks)
+        + lag_report(lags)
+    )
     (RESULTS / "progress.md").write_text(text)
     print(text)
 
