@@ -38,7 +38,9 @@ def connection() -> PoolAcquireContext:
     return _pool.acquire()
 
 
-def optional_claims(authorization: Annotated[str | None, Header()] = None) -> AccessClaims | None:
+async def optional_claims(
+    authorization: Annotated[str | None, Header()] = None,
+) -> AccessClaims | None:
     if authorization is None:
         return None
     try:
@@ -49,7 +51,7 @@ def optional_claims(authorization: Annotated[str | None, Header()] = None) -> Ac
         raise HTTPException(401) from None
 
 
-def claims(found: Annotated[AccessClaims | None, Depends(optional_claims)]) -> AccessClaims:
+async def claims(found: Annotated[AccessClaims | None, Depends(optional_claims)]) -> AccessClaims:
     if found is None:
         raise HTTPException(401)
     return found
