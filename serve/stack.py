@@ -159,7 +159,7 @@ class LocalStack:
             client.create_bucket(Bucket=self.settings.s3_bucket)
 
     def stop_server(self, name: str) -> None:
-        """Stop one server this stack started (fault tests); `start()` brings it back."""
+        """Stop one server this stack started."""
         process = self.started.pop(name, None)
         if process is not None:
             process.stop()
