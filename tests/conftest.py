@@ -11,8 +11,10 @@ Layers, each started only when a test asks for it:
 import asyncio
 import os
 import secrets
+import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +118,19 @@ def servers(settings: Settings) -> Iterator[LocalStack]:
     stack.start()
     yield stack
     stack.stop()
+
+
+@contextmanager
+def frozen(servers: LocalStack, name: str) -> Iterator[None]:
+    """The server `name` stops answering for the block (SIGSTOP, then SIGCONT) and keeps its
+    state: a restart of the local broker would wipe the log it keeps in memory."""
+    process = servers.started[name].process
+    assert process is not None
+    os.killpg(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGCONT)
 
 
 @dataclass

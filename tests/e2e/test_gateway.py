@@ -1,12 +1,9 @@
 """The gateway skeleton over real HTTP: health, readiness, docs, metrics and the error envelope."""
 
-import os
-import signal
-
 import httpx
 
 from serve.stack import LocalStack
-from tests.conftest import System
+from tests.conftest import System, frozen
 from tests.e2e.accounts import account
 from tests.e2e.catalog import active_enrollment, poll, published_course
 
@@ -100,13 +97,8 @@ async def test_readyz_names_a_hung_dependency_and_events_flow_once_it_answers(
 ) -> None:
     """The broker is frozen (SIGSTOP), not restarted: the local broker keeps its log in memory,
     and a restart would take the topics and group offsets of every later test with it."""
-    broker = servers.started["kafka"].process
-    assert broker is not None
-    os.killpg(broker.pid, signal.SIGSTOP)
-    try:
+    with frozen(servers, "kafka"):
         response = await client.get("/readyz")
-    finally:
-        os.killpg(broker.pid, signal.SIGCONT)
     error = assert_envelope(response, 503, "dependency_unavailable")
     assert "kafka" in error["message"]
     assert error["details"]["kafka"] != "ok"

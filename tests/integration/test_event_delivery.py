@@ -4,8 +4,6 @@ consumers are idempotent and dead-letter what they cannot handle."""
 
 import asyncio
 import json
-import os
-import signal
 import uuid
 from datetime import UTC, datetime
 
@@ -20,7 +18,7 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.kafka import DLQ_SUFFIX, ensure_topics, producer, topic_name
 from storage.models.enrollment import Notification
-from tests.conftest import System
+from tests.conftest import System, frozen
 from tests.e2e.accounts import account
 from tests.e2e.catalog import poll
 
@@ -138,15 +136,10 @@ async def test_broker_outage_loses_and_doubles_nothing(
     the local broker keeps its log in memory, so a restart would also wipe topics and group
     offsets, which a real Kafka keeps; clients racing to re-create them made this test flaky."""
     student = await account(system.settings)
-    broker = servers.started["kafka"].process
-    assert broker is not None
-    os.killpg(broker.pid, signal.SIGSTOP)
-    try:
+    with frozen(servers, "kafka"):
         for n in range(30):
             await emit(db, [certificate_issued(student.id, 10_000 + n)])
             await asyncio.sleep(1)  # events keep being produced for the 30 s of the outage
-    finally:
-        os.killpg(broker.pid, signal.SIGCONT)
 
     async def all_arrived() -> bool:
         return await certificate_notices(db, student.id) == 30
