@@ -74,7 +74,9 @@ async def test_an_enrollment_trace_reaches_the_workflow_and_the_event_consumers(
         spans = traces.trace(new[0].trace_id)
         consumers = {s.service for s in spans if s.name == "consume enrollment.created"}
         activities = {s.name for s in spans if s.service == "smartcourse-workflows"}
-        done = len(consumers) >= 2 and "RunActivity:activate_enrollment" in activities
+        # Each process exports its spans in its own batches: wait for every span asserted below.
+        started = any(s.name == "StartWorkflow:EnrollmentWorkflow" for s in spans)
+        done = len(consumers) >= 2 and "RunActivity:activate_enrollment" in activities and started
         return spans if done else None
 
     spans = await poll(followed)
