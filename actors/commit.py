@@ -1,5 +1,5 @@
 """Group commit: every progress change that arrives while a commit is in flight goes into the
-next one, one PostgreSQL transaction with its outbox events; callers are answered only after
+next one, one PostgreSQL statement with its outbox events; callers are answered only after
 their transaction committed (and `on_committed` ran), never before."""
 
 import asyncio
@@ -13,8 +13,8 @@ from opentelemetry import context as otel_context
 from core.errors import DependencyDown
 from core.events import EventEnvelope
 from storage.db import Database
-from storage.repositories.enrollment import EnrollmentRepository, ProgressChange
-from storage.telemetry import tracer
+from storage.repositories.enrollment import ProgressChange, write_progress
+from storage.telemetry import current_carrier, tracer
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,15 @@ class GroupCommitter:
 
     async def write(self, batch: list[Pending]) -> None:
         changes = [item.change for item in batch]
-        async with self.db.unit_of_work() as uow:
-            await EnrollmentRepository(uow.session).write_progress(changes)
-            for item in batch:  # each change's events carry its own caller's trace
-                token = otel_context.attach(item.trace)
-                try:
-                    uow.emit(*item.events)
-                finally:
-                    otel_context.detach(token)
-            await uow.commit()
+        events = []
+        for item in batch:  # each change's events carry its own caller's trace
+            token = otel_context.attach(item.trace)
+            try:
+                events += [(event, current_carrier()) for event in item.events]
+            finally:
+                otel_context.detach(token)
+        async with self.db.autocommit() as connection:
+            await write_progress(connection, changes, events)
         await self.on_committed(changes)
 
 

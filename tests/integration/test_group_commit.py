@@ -1,0 +1,131 @@
+"""The shards' group commit in real PostgreSQL: one statement stores every table's rows of a
+batch, or none of them."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from benchmarks.population import seed_course, seed_students
+from core.events import EventEnvelope
+from storage.db import Database
+from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
+from storage.models.outbox import OutboxEvent
+from storage.repositories.enrollment import ProgressChange, write_progress
+
+TRACE = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+async def two_enrollments(db: Database) -> tuple[list[int], list[Enrollment]]:
+    course_id, lessons = await seed_course(db, modules=1, lessons=2)
+    students = await seed_students(db, course_id, 2)
+    async with db.unit_of_work() as uow:
+        enrollments = await uow.session.scalars(
+            select(Enrollment).where(Enrollment.student_id.in_(students)).order_by(Enrollment.id)
+        )
+        return lessons, list(enrollments)
+
+
+def progress_event(enrollment_id: int) -> EventEnvelope:
+    return EventEnvelope(
+        type="progress.updated",
+        source="test",
+        subject=f"enrollment:{enrollment_id}",
+        data={"enrollment_id": enrollment_id},
+    )
+
+
+async def stored(db: Database, enrollment_ids: list[int], event_ids: list) -> dict[str, list]:
+    async with db.unit_of_work() as uow:
+        session = uow.session
+        where = LessonCompletion.enrollment_id.in_(enrollment_ids)
+        return {
+            "completions": list(
+                await session.execute(
+                    select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id).where(where)
+                )
+            ),
+            "attempts": list(
+                await session.execute(
+                    select(QuizAttempt.enrollment_id, QuizAttempt.score, QuizAttempt.answers).where(
+                        QuizAttempt.enrollment_id.in_(enrollment_ids)
+                    )
+                )
+            ),
+            "enrollments": list(
+                await session.execute(
+                    select(
+                        Enrollment.id,
+                        Enrollment.status,
+                        Enrollment.completion_percentage,
+                        Enrollment.completed_at,
+                    )
+                    .where(Enrollment.id.in_(enrollment_ids))
+                    .order_by(Enrollment.id)
+                )
+            ),
+            "outbox": list(
+                await session.execute(
+                    select(OutboxEvent.event_id, OutboxEvent.payload, OutboxEvent.trace_context)
+                    .where(OutboxEvent.event_id.in_(event_ids))
+                    .order_by(OutboxEvent.seq)
+                )
+            ),
+        }
+
+
+async def test_a_batch_stores_completions_attempts_progress_and_events_together(
+    db: Database,
+) -> None:
+    lessons, (first, second) = await two_enrollments(db)
+    at = datetime.now(UTC)
+    changes = [
+        ProgressChange(first.id, first.student_id, at, 50.0, lesson_id=lessons[0]),
+        ProgressChange(first.id, first.student_id, at, 100.0, lessons[1], completed_course=True),
+        ProgressChange(first.id, first.student_id, at, 100.0, lessons[1]),  # a retried twin
+        ProgressChange(
+            second.id,
+            second.student_id,
+            at,
+            0.0,
+            quiz={
+                "lesson_id": lessons[0],
+                "attempt": 1,
+                "score": 40,
+                "passed": False,
+                "answers": [2],
+            },
+        ),
+    ]
+    events = [(progress_event(first.id), TRACE), (progress_event(second.id), {})]
+    async with db.autocommit() as connection:
+        await write_progress(connection, changes, events)
+
+    rows = await stored(db, [first.id, second.id], [e.id for e, _ in events])
+    assert sorted(rows["completions"]) == [(first.id, lessons[0]), (first.id, lessons[1])]
+    assert rows["attempts"] == [(second.id, 40, [2])]
+    assert rows["enrollments"] == [
+        (first.id, "completed", 100.0, at),
+        (second.id, "active", 0.0, None),
+    ]
+    assert [(p["id"], t) for _, p, t in rows["outbox"]] == [
+        (str(events[0][0].id), TRACE),
+        (str(events[1][0].id), None),
+    ]
+
+
+async def test_a_failing_row_stores_nothing_of_its_batch(db: Database) -> None:
+    lessons, (first, _) = await two_enrollments(db)
+    at = datetime.now(UTC)
+    changes = [
+        ProgressChange(first.id, first.student_id, at, 50.0, lesson_id=lessons[0]),
+        ProgressChange(first.id, first.student_id, at, 100.0, lesson_id=-1),  # no such lesson
+    ]
+    event = progress_event(first.id)
+    with pytest.raises(Exception, match="foreign key"):
+        async with db.autocommit() as connection:
+            await write_progress(connection, changes, [(event, {})])
+
+    rows = await stored(db, [first.id], [event.id])
+    assert rows["completions"] == [] and rows["outbox"] == []
+    assert rows["enrollments"] == [(first.id, "active", 0.0, None)]
