@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ScalarSelect, func, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.events import EventEnvelope
 from core.progress import CourseStructure
@@ -56,6 +57,32 @@ class ProgressChange:
     quiz: dict | None = None
 
 
+ENROLLMENT_STATE_COLUMNS = (
+    Enrollment.id,
+    Enrollment.student_id,
+    Enrollment.course_id,
+    Enrollment.status,
+    Enrollment.enrolled_at,
+    Enrollment.completed_at,
+    Enrollment.last_accessed_at,
+    Enrollment.certificate_id,
+)
+
+
+def per_enrollment(
+    column: InstrumentedAttribute,
+    enrollment_id: InstrumentedAttribute,
+    order: InstrumentedAttribute,
+) -> ScalarSelect:
+    """`column` of the enrollment's rows of its table as one array, NULL when there are none;
+    arrays of one table in the same `order` pair up."""
+    return (
+        select(func.array_agg(aggregate_order_by(column, order)))
+        .where(enrollment_id == Enrollment.id)
+        .scalar_subquery()
+    )
+
+
 class EnrollmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -101,40 +128,34 @@ class EnrollmentRepository:
     async def enrollments(
         self, student_id: int, course_id: int | None = None
     ) -> list[EnrollmentState]:
-        statement = select(Enrollment).where(Enrollment.student_id == student_id)
+        """The student's enrollments with their completed lessons and quiz attempts, read in one
+        statement (so from one snapshot, and in one round trip)."""
+        statement = select(
+            *ENROLLMENT_STATE_COLUMNS,
+            per_enrollment(
+                LessonCompletion.lesson_id,
+                LessonCompletion.enrollment_id,
+                LessonCompletion.lesson_id,
+            ).label("completed"),
+            per_enrollment(QuizAttempt.lesson_id, QuizAttempt.enrollment_id, QuizAttempt.id).label(
+                "quiz_lessons"
+            ),
+            per_enrollment(QuizAttempt.attempt, QuizAttempt.enrollment_id, QuizAttempt.id).label(
+                "quiz_attempts"
+            ),
+        ).where(Enrollment.student_id == student_id)
         if course_id is not None:
             statement = statement.where(Enrollment.course_id == course_id)
-        rows = list(await self.session.scalars(statement))
-        states = {
-            row.id: EnrollmentState(
-                id=row.id,
-                student_id=row.student_id,
-                course_id=row.course_id,
-                status=row.status,
-                enrolled_at=row.enrolled_at,
-                completed_at=row.completed_at,
-                last_accessed_at=row.last_accessed_at,
-                certificate_id=row.certificate_id,
-            )
-            for row in rows
-        }
-        if not states:
-            return []
-        completions = await self.session.execute(
-            select(LessonCompletion.enrollment_id, LessonCompletion.lesson_id).where(
-                LessonCompletion.enrollment_id.in_(states)
-            )
-        )
-        for enrollment_id, lesson_id in completions:
-            states[enrollment_id].completed.add(lesson_id)
-        attempts = await self.session.execute(
-            select(QuizAttempt.enrollment_id, QuizAttempt.lesson_id, func.max(QuizAttempt.attempt))
-            .where(QuizAttempt.enrollment_id.in_(states))
-            .group_by(QuizAttempt.enrollment_id, QuizAttempt.lesson_id)
-        )
-        for enrollment_id, lesson_id, attempt in attempts:
-            states[enrollment_id].attempts[lesson_id] = attempt
-        return list(states.values())
+        states = []
+        for row in await self.session.execute(statement):
+            state = EnrollmentState(*row[: len(ENROLLMENT_STATE_COLUMNS)])
+            state.completed.update(row.completed or ())
+            for lesson_id, attempt in zip(
+                row.quiz_lessons or (), row.quiz_attempts or (), strict=True
+            ):
+                state.attempts[lesson_id] = max(state.attempts.get(lesson_id, 0), attempt)
+            states.append(state)
+        return states
 
     async def completed_courses(self, student_id: int, course_ids: Sequence[int]) -> set[int]:
         rows = await self.session.scalars(

@@ -1,5 +1,5 @@
-"""The shards' group commit in real PostgreSQL: one statement stores every table's rows of a
-batch, or none of them."""
+"""The shards' progress storage in real PostgreSQL: the group commit (one statement stores every
+table's rows of a batch, or none of them) and the activation read an entity is built from."""
 
 from datetime import UTC, datetime
 
@@ -11,7 +11,7 @@ from core.events import EventEnvelope
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
 from storage.models.outbox import OutboxEvent
-from storage.repositories.enrollment import ProgressChange, write_progress
+from storage.repositories.enrollment import EnrollmentRepository, ProgressChange, write_progress
 
 TRACE = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 
@@ -129,3 +129,33 @@ async def test_a_failing_row_stores_nothing_of_its_batch(db: Database) -> None:
     rows = await stored(db, [first.id], [event.id])
     assert rows["completions"] == [] and rows["outbox"] == []
     assert rows["enrollments"] == [(first.id, "active", 0.0, None)]
+
+
+def attempt(enrollment: Enrollment, lesson_id: int, number: int) -> ProgressChange:
+    quiz = {"lesson_id": lesson_id, "attempt": number, "score": 0, "passed": False, "answers": []}
+    return ProgressChange(enrollment.id, enrollment.student_id, datetime.now(UTC), 0.0, quiz=quiz)
+
+
+async def test_activation_reads_completed_lessons_and_the_latest_attempt_per_quiz(
+    db: Database,
+) -> None:
+    lessons, (first, second) = await two_enrollments(db)
+    at = datetime.now(UTC)
+    changes = [
+        ProgressChange(first.id, first.student_id, at, 50.0, lesson_id=lessons[0]),
+        attempt(first, lessons[1], 2),
+        attempt(first, lessons[1], 1),
+        attempt(first, lessons[0], 1),
+    ]
+    async with db.autocommit() as connection:
+        await write_progress(connection, changes, [])
+
+    async with db.unit_of_work() as uow:
+        repository = EnrollmentRepository(uow.session)
+        (loaded,) = await repository.enrollments(first.student_id)
+        (untouched,) = await repository.enrollments(second.student_id, second.course_id)
+        elsewhere = await repository.enrollments(first.student_id, course_id=-1)
+    assert (loaded.id, loaded.status, loaded.completed) == (first.id, "active", {lessons[0]})
+    assert loaded.attempts == {lessons[1]: 2, lessons[0]: 1}
+    assert (untouched.id, untouched.completed, untouched.attempts) == (second.id, set(), {})
+    assert elsewhere == []
