@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import ray
 import redis
 from sqlalchemy import func, select
@@ -139,15 +140,18 @@ def measure(
     """Each target's warm-up; then ROUNDS of closed-loop peaks, the targets taking turns and the
     order flipping every round, so a drift in the machine's speed favours neither; then each
     target's open run at half of its mean peak. The CPU is measured during the first round."""
-    slices = ROUNDS + 2  # each phase of a target gets its own (student, lesson) pairs
+    slices = ROUNDS + 1  # each phase of a target gets its own (student, lesson) pairs
 
     def phase(target: str, name: str, index: int, rate: float) -> Run:
         population = populations[target]
-        per_run = len(population.tokens) * len(population.lesson_ids) // slices
-        work = work_file(population, index * per_run, out, f"{target}-{index}")
+        students = len(population.tokens)  # the first lesson's pairs are the warm-up's
+        per_run = students * (len(population.lesson_ids) - 1) // slices
+        work = work_file(population, students + (index - 1) * per_run, out, f"{target}-{index}")
         return locust(target, name, hosts[target], work, rate, out)
 
-    runs = [phase(target, "warm-up", 0, 0) for target in hosts]
+    runs = [
+        asyncio.run(activate_all(target, hosts[target], populations[target])) for target in hosts
+    ]
     usage: dict[str, CpuUsage] = {}
     for n in range(1, ROUNDS + 1):
         for target in list(hosts)[:: 1 if n % 2 else -1]:
@@ -158,6 +162,44 @@ def measure(
         rate = mean_peak(runs, target) / 2 / USERS
         runs.append(phase(target, "half", ROUNDS + 1, rate))
     return runs, usage
+
+
+async def activate_all(target: str, host: str, population: Population) -> Run:
+    """The warm-up: every student completes the first lesson, USERS at a time, so each student's
+    entity is active before the measured phases and those time completions, not activations."""
+    client = httpx.AsyncClient(
+        base_url=host, timeout=60, limits=httpx.Limits(max_connections=USERS)
+    )
+    gate = asyncio.Semaphore(USERS)
+    lesson = population.lesson_ids[0]
+
+    async def complete(token: str) -> tuple[bool, float]:
+        async with gate:
+            started = time.perf_counter()
+            answer = await client.post(
+                f"/lessons/{lesson}/complete", headers={"Authorization": f"Bearer {token}"}
+            )
+            return answer.status_code == 200, time.perf_counter() - started
+
+    started = time.monotonic()
+    async with client:
+        answers = await asyncio.gather(*(complete(token) for token in population.tokens))
+    elapsed = time.monotonic() - started
+    ok = sum(done for done, _ in answers)
+    cuts = statistics.quantiles([seconds * 1000 for _, seconds in answers], n=100)
+    run = Run(
+        target,
+        "warm-up",
+        USERS,
+        len(answers),
+        len(answers) - ok,
+        len(answers) / elapsed,
+        cuts[49],
+        cuts[94],
+        cuts[98],
+    )
+    log.info("event=warmed_up %s", run)
+    return run
 
 
 def peaks(runs: list[Run], target: str) -> list[Run]:
