@@ -13,23 +13,25 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 
 import asyncpg
 import ray
 from aiokafka.errors import KafkaError
-from ray.util.metrics import Counter, Gauge, Histogram
+from ray.util.metrics import Counter as MetricCounter
+from ray.util.metrics import Gauge, Histogram
 
 from core.logs import configure_logging
 from core.settings import Settings
 from storage.db import Database
 from storage.kafka import ensure_topics, producer, topic_name
 from storage.migrate import plain_dsn
-from storage.outbox import backlog, mark_published, pending
+from storage.outbox import backlog, claim
 from storage.telemetry import configure_tracing, trace_headers, tracer
 
 log = logging.getLogger(__name__)
 BACKLOG = Gauge("smartcourse_outbox_backlog", "Outbox rows not yet published")
-PUBLISHED = Counter("smartcourse_outbox_published", "Outbox rows published", ("topic",))
+PUBLISHED = MetricCounter("smartcourse_outbox_published", "Outbox rows published", ("topic",))
 LATENCY = Histogram(
     "smartcourse_outbox_publish_latency_seconds",
     "From commit to broker acknowledgement",
@@ -66,7 +68,7 @@ class OutboxRelay:
                 try:
                     if kafka is None:
                         await ensure_topics(self.settings)
-                        kafka = producer(self.settings)
+                        kafka = producer(self.settings, raw=True)
                         await kafka.start()
                     sent = await self.relay_batch(kafka)
                     backoff = self.settings.consumer_backoff_initial_seconds
@@ -92,9 +94,14 @@ class OutboxRelay:
                 await listener.close()
 
     async def relay_batch(self, kafka) -> int:
+        """One batch: claim the oldest rows, send them, commit the claim once the broker has
+        acknowledged all of them (a failed send rolls it back, and they are sent again)."""
         async with self.db.unit_of_work() as uow:
-            rows = await pending(uow.session, self.settings.outbox_batch_size)
-            BACKLOG.set(await backlog(uow.session) if rows else 0)
+            rows = await claim(uow.session, self.settings.outbox_batch_size)
+            # Only a full batch can leave rows behind it (the claimed ones already count as
+            # published in this transaction).
+            full = len(rows) == self.settings.outbox_batch_size
+            BACKLOG.set(await backlog(uow.session) if full else 0)
             if not rows:
                 return 0
             with tracer.start_as_current_span(
@@ -104,18 +111,18 @@ class OutboxRelay:
                 sends = [
                     await kafka.send(
                         topic_name(self.settings, row.topic),
-                        row.payload,
-                        key=row.key,
+                        row.payload.encode(),
+                        key=row.key.encode(),
                         headers=trace_headers(row.trace_context),
                     )
                     for row in rows
                 ]
                 await asyncio.gather(*sends)
-            await mark_published(uow.session, [row.seq for row in rows])
             await uow.commit()
         now = time.time()
+        for topic, count in Counter(row.topic for row in rows).items():
+            PUBLISHED.inc(count, tags={"topic": topic})
         for row in rows:
-            PUBLISHED.inc(tags={"topic": row.topic})
             LATENCY.observe(max(0.0, now - row.created_at.timestamp()))
         self.published += len(rows)
         return len(rows)

@@ -2,8 +2,10 @@
 by the relay."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Text, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
@@ -31,21 +33,44 @@ async def add_events(
         await session.execute(insert(OutboxEvent), rows)
 
 
-async def pending(session: AsyncSession, limit: int) -> list[OutboxEvent]:
-    """The oldest unpublished rows, in commit order (`seq`)."""
-    rows = await session.scalars(
-        select(OutboxEvent)
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row on its way to the broker: the payload as the JSON text PostgreSQL holds."""
+
+    seq: int
+    topic: str
+    key: str
+    payload: str
+    trace_context: dict[str, str] | None
+    created_at: datetime
+
+
+async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
+    """Mark the oldest unpublished rows published, in one statement, and return them in commit
+    order (`seq`). The mark holds only if the caller's transaction commits, which it does
+    after the broker acknowledged every row; a concurrent claim waits for it (row locks)."""
+    oldest = (
+        select(OutboxEvent.seq)
         .where(OutboxEvent.published_at.is_(None))
         .order_by(OutboxEvent.seq)
         .limit(limit)
+        .with_for_update()
     )
-    return list(rows)
-
-
-async def mark_published(session: AsyncSession, seqs: list[int]) -> None:
-    await session.execute(
-        update(OutboxEvent).where(OutboxEvent.seq.in_(seqs)).values(published_at=func.now())
+    rows = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_(oldest.scalar_subquery()))
+        .values(published_at=func.now())
+        .returning(
+            OutboxEvent.seq,
+            OutboxEvent.topic,
+            OutboxEvent.key,
+            cast(OutboxEvent.payload, Text),
+            OutboxEvent.trace_context,
+            OutboxEvent.created_at,
+        )
+        .execution_options(synchronize_session=False)
     )
+    return sorted((Claimed(*row) for row in rows), key=lambda row: row.seq)
 
 
 async def backlog(session: AsyncSession) -> int:

@@ -105,6 +105,15 @@ def database(settings: Settings) -> Iterator[Settings]:
     cache.close()
 
 
+@pytest.fixture
+def scratch(settings: Settings) -> Iterator[Settings]:
+    """Settings naming a database of the test's own (created by `migrate.upgrade`), dropped
+    afterwards: no running system's actors touch it."""
+    url = settings.database_url.rsplit("/", 1)[0] + f"/smartcourse_scratch_{os.getpid()}"
+    yield settings.model_copy(update={"database_url": url})
+    asyncio.run(migrate.drop_database(url))
+
+
 @pytest.fixture(scope="session")
 async def db(database: Settings) -> AsyncIterator[Database]:
     handle = Database(database)

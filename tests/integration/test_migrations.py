@@ -1,23 +1,12 @@
 """Every migration applies to an empty database and reverts cleanly, so upgrades are reviewable."""
 
 import asyncio
-import os
-from collections.abc import Iterator
 
 import asyncpg
-import pytest
 from alembic import command
 
 from core.settings import Settings
 from storage import migrate
-
-
-@pytest.fixture
-def scratch(settings: Settings) -> Iterator[Settings]:
-    url = settings.database_url.rsplit("/", 1)[0] + f"/smartcourse_migrations_{os.getpid()}"
-    scratch_settings = settings.model_copy(update={"database_url": url})
-    yield scratch_settings
-    asyncio.run(migrate.drop_database(url))
 
 
 async def table_names(settings: Settings) -> set[str]:
