@@ -1,5 +1,6 @@
 """The outbox relay actor: publishes pending outbox rows to Kafka in commit order (key =
-aggregate id, so per aggregate they keep that order), then marks them published.
+aggregate id, so per aggregate they keep that order). A batch is claimed (marked published) in
+one statement, and the claim is committed only once the broker acknowledged every row.
 
 It wakes on PostgreSQL NOTIFY `outbox` (a trigger on insert) or on a short poll, and after a
 batch that was not full it lingers `outbox_linger_seconds` (Kafka's linger.ms, one level up), so
@@ -10,16 +11,15 @@ marked only after the broker acknowledged it, so nothing is lost, and a row publ
 """
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
-from collections import Counter
 
 import asyncpg
 import ray
 from aiokafka.errors import KafkaError
-from ray.util.metrics import Counter as MetricCounter
-from ray.util.metrics import Gauge, Histogram
+from ray.util.metrics import Counter, Gauge, Histogram
 
 from core.logs import configure_logging
 from core.settings import Settings
@@ -31,7 +31,7 @@ from storage.telemetry import configure_tracing, trace_headers, tracer
 
 log = logging.getLogger(__name__)
 BACKLOG = Gauge("smartcourse_outbox_backlog", "Outbox rows not yet published")
-PUBLISHED = MetricCounter("smartcourse_outbox_published", "Outbox rows published", ("topic",))
+PUBLISHED = Counter("smartcourse_outbox_published", "Outbox rows published", ("topic",))
 LATENCY = Histogram(
     "smartcourse_outbox_publish_latency_seconds",
     "From commit to broker acknowledgement",
@@ -120,7 +120,7 @@ class OutboxRelay:
                 await asyncio.gather(*sends)
             await uow.commit()
         now = time.time()
-        for topic, count in Counter(row.topic for row in rows).items():
+        for topic, count in collections.Counter(row.topic for row in rows).items():
             PUBLISHED.inc(count, tags={"topic": topic})
         for row in rows:
             LATENCY.observe(max(0.0, now - row.created_at.timestamp()))
