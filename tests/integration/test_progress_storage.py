@@ -35,6 +35,32 @@ def progress_event(enrollment_id: int) -> EventEnvelope:
     )
 
 
+def attempt(
+    enrollment: Enrollment,
+    lesson_id: int,
+    number: int,
+    score: int = 0,
+    answers: tuple[int, ...] = (),
+) -> ProgressChange:
+    """A failed quiz attempt (it completes nothing)."""
+    quiz = {
+        "lesson_id": lesson_id,
+        "attempt": number,
+        "score": score,
+        "passed": False,
+        "answers": list(answers),
+    }
+    return ProgressChange(enrollment.id, enrollment.student_id, datetime.now(UTC), 0.0, quiz=quiz)
+
+
+async def store(
+    db: Database, changes: list[ProgressChange], events: list[tuple[EventEnvelope, dict]]
+) -> None:
+    """One group commit, as the shards write it."""
+    async with db.autocommit() as connection:
+        await write_progress(connection, changes, events)
+
+
 async def stored(db: Database, enrollment_ids: list[int], event_ids: list) -> dict[str, list]:
     async with db.unit_of_work() as uow:
         session = uow.session
@@ -83,23 +109,10 @@ async def test_a_batch_stores_completions_attempts_progress_and_events_together(
         ProgressChange(first.id, first.student_id, at, 50.0, lesson_id=lessons[0]),
         ProgressChange(first.id, first.student_id, at, 100.0, lessons[1], completed_course=True),
         ProgressChange(first.id, first.student_id, at, 100.0, lessons[1]),  # a retried twin
-        ProgressChange(
-            second.id,
-            second.student_id,
-            at,
-            0.0,
-            quiz={
-                "lesson_id": lessons[0],
-                "attempt": 1,
-                "score": 40,
-                "passed": False,
-                "answers": [2],
-            },
-        ),
+        attempt(second, lessons[0], 1, score=40, answers=(2,)),
     ]
     events = [(progress_event(first.id), TRACE), (progress_event(second.id), {})]
-    async with db.autocommit() as connection:
-        await write_progress(connection, changes, events)
+    await store(db, changes, events)
 
     rows = await stored(db, [first.id, second.id], [e.id for e, _ in events])
     assert sorted(rows["completions"]) == [(first.id, lessons[0]), (first.id, lessons[1])]
@@ -123,32 +136,24 @@ async def test_a_failing_row_stores_nothing_of_its_batch(db: Database) -> None:
     ]
     event = progress_event(first.id)
     with pytest.raises(Exception, match="foreign key"):
-        async with db.autocommit() as connection:
-            await write_progress(connection, changes, [(event, {})])
+        await store(db, changes, [(event, {})])
 
     rows = await stored(db, [first.id], [event.id])
     assert rows["completions"] == [] and rows["outbox"] == []
     assert rows["enrollments"] == [(first.id, "active", 0.0, None)]
 
 
-def attempt(enrollment: Enrollment, lesson_id: int, number: int) -> ProgressChange:
-    quiz = {"lesson_id": lesson_id, "attempt": number, "score": 0, "passed": False, "answers": []}
-    return ProgressChange(enrollment.id, enrollment.student_id, datetime.now(UTC), 0.0, quiz=quiz)
-
-
 async def test_activation_reads_completed_lessons_and_the_latest_attempt_per_quiz(
     db: Database,
 ) -> None:
     lessons, (first, second) = await two_enrollments(db)
-    at = datetime.now(UTC)
     changes = [
-        ProgressChange(first.id, first.student_id, at, 50.0, lesson_id=lessons[0]),
+        ProgressChange(first.id, first.student_id, datetime.now(UTC), 50.0, lesson_id=lessons[0]),
         attempt(first, lessons[1], 2),
         attempt(first, lessons[1], 1),
         attempt(first, lessons[0], 1),
     ]
-    async with db.autocommit() as connection:
-        await write_progress(connection, changes, [])
+    await store(db, changes, [])
 
     async with db.unit_of_work() as uow:
         repository = EnrollmentRepository(uow.session)
