@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     outbox_retention_days: int = 30
     # A down broker is retried at least this often, so the relay catches up soon after it is back.
     outbox_retry_max_seconds: float = 5.0
+    # Readiness: a loop whose heartbeat is older than this is not running (storage/heartbeats.py);
+    # an outbox row pending longer than the lag budget means the relay is stuck.
+    heartbeat_ttl_seconds: float = 15.0
+    outbox_lag_budget_seconds: float = 30.0
+    # Locally the relay and every consumer group share one events actor (one process, one event
+    # loop); on a cluster each group may get an actor of its own.
+    events_actor_per_group: bool = False
     consumer_max_attempts: int = 5
     consumer_backoff_initial_seconds: float = 1.0
     consumer_backoff_max_seconds: float = 60.0
