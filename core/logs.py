@@ -1,6 +1,7 @@
 """Structured key=value logging with the request id of the current request on every line."""
 
 import logging
+import sys
 from contextvars import ContextVar
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -17,7 +18,9 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
         return
-    handler = logging.StreamHandler()
+    # The process's own stderr: Serve's throughput-optimized replicas swap `sys.stderr` for a
+    # logger that buffers up to 1,000 lines, so our lines would reach the files late or never.
+    handler = logging.StreamHandler(sys.__stderr__)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
         logging.Formatter(
