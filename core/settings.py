@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     gateway_target_ongoing_requests: float = 64.0
     # Replicas wait on I/O; a fraction of a CPU each lets every deployment fit on 2 cores.
     replica_cpus: float = 0.25
+    # The most replicas of a deployment beside the ingress (materials uploads).
     service_replicas: int = 1
     haproxy: bool = True
     haproxy_stats_port: int = 8404

@@ -78,8 +78,14 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     """Bind the materials deployment and the ingress into one application."""
     settings: Settings = (args or {}).get("settings") or get_settings()
     ongoing = settings.serve_max_ongoing_requests
+    # Uploads are rare: the materials deployment scales from zero, so its process costs
+    # nothing while nobody uploads.
     materials = MaterialsService.options(
-        num_replicas=settings.service_replicas,
+        autoscaling_config={
+            "min_replicas": 0,
+            "max_replicas": settings.service_replicas,
+            "target_ongoing_requests": 4,
+        },
         max_ongoing_requests=ongoing,
         ray_actor_options={"num_cpus": settings.replica_cpus},
     ).bind(settings)
