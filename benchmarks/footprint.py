@@ -20,6 +20,8 @@ from benchmarks.cpu import label
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60
+# A fresh stack is still settling (consumer groups joining, Serve's first health checks).
+SETTLE_SECONDS = 20
 
 
 @dataclass
@@ -81,7 +83,8 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 def measure(seconds: float = IDLE_SECONDS) -> Footprint:
-    """The stack's PSS now and its CPU over the next `seconds` (nothing else may run)."""
+    """The stack's PSS and its CPU over `seconds`, once it settled (nothing else may run)."""
+    time.sleep(SETTLE_SECONDS)
     processes = stack_processes()
     result = Footprint(processes=len(processes), idle_seconds=seconds)
     pss: dict[str, float] = defaultdict(float)
