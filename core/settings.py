@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
     celery_queue_prefix: str = ""
     celery_worker_concurrency: int = 2
+    # Threads: the tasks wait on SMTP, S3 and Temporal, and one process costs a third of the
+    # memory of prefork's parent and children (benchmarks/footprint.py); prefork for CPU-heavy
+    # deployments.
+    celery_pool: Literal["threads", "prefork", "solo"] = "threads"
     # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
     celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0
