@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     # load it publishes few large batches rather than one small transaction per group commit.
     outbox_linger_seconds: float = 0.02
     outbox_retention_days: int = 30
+    # Processed-event rows are kept at least as long as the outbox (a replay of a retained row
+    # must still find it processed); the retention sweep deletes both in small batches.
+    processed_event_retention_days: int = 30
+    retention_interval_seconds: float = 300.0
+    retention_batch_size: int = 500
+    # How often the relay checks that the broker still holds its log (the epoch marker).
+    outbox_epoch_check_seconds: float = 5.0
     # A down broker is retried at least this often, so the relay catches up soon after it is back.
     outbox_retry_max_seconds: float = 5.0
     # Readiness: a loop whose heartbeat is older than this is not running (storage/heartbeats.py);
