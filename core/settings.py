@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     # to the cap; a child that ran longer than the cap starts over from the first delay.
     supervisor_backoff_initial_seconds: float = 0.5
     supervisor_backoff_max_seconds: float = 30.0
+    # The Temporal worker host retries a lost connection at least this often.
+    worker_retry_max_seconds: float = 5.0
 
     def require_jwt_secret(self) -> str:
         """The signing secret, or a startup error that names the missing variable."""

@@ -37,9 +37,15 @@ class MailFolderHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         name = f"{time.time_ns()}-{uuid.uuid4().hex}"
         partial = self.folder / f"{name}.part"
-        partial.write_bytes(envelope.original_content or envelope.content)
-        # Readers list *.eml only, so they never see a half-written message.
-        os.replace(partial, self.folder / f"{name}.eml")
+        try:
+            partial.write_bytes(envelope.original_content or envelope.content)
+            # Readers list *.eml only, so they never see a half-written message.
+            os.replace(partial, self.folder / f"{name}.eml")
+        except OSError as error:
+            # A transient answer: the sender keeps the message and retries (the email task
+            # does), and this server goes on serving the next session.
+            log.warning("event=smtp_sink_write_failed error=%r", error, exc_info=error)
+            return "451 Requested action aborted: local error in processing"
         log.info("event=smtp_sink_received file=%s.eml", name)
         return "250 Message accepted for delivery"
 

@@ -1,10 +1,19 @@
-"""Operations: liveness, readiness (each dependency named) and Prometheus metrics."""
+"""Operations: liveness, readiness (each dependency and each pipeline named), the admin status
+page with the figures behind readiness, and Prometheus metrics."""
+
+import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from actors.handlers import CONSUMERS
+from core.errors import Forbidden
+from core.identity import Principal, Role
+from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
+from storage import pipelines
 from storage.health import probe_all
 
 router = APIRouter(tags=["operations"])
@@ -15,18 +24,53 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def states(results: dict[str, str | None]) -> dict[str, str]:
+    return {name: ("ok" if reason is None else reason) for name, reason in results.items()}
+
+
+async def readiness(ctx: GatewayContext) -> tuple[dict[str, str], dict[str, str]]:
+    """Dependencies and pipelines, all probed at once (each bounded by the dependency timeout)."""
+    dependencies, flows = await asyncio.gather(
+        probe_all(ctx.settings), pipelines.verdicts(ctx.settings, list(CONSUMERS))
+    )
+    return states(dependencies), states(flows)
+
+
 @router.get("/readyz")
 async def readyz(ctx: GatewayContext = Depends(context)) -> JSONResponse:
-    results = await probe_all(ctx.settings)
-    down = {name: reason for name, reason in results.items() if reason is not None}
-    dependencies = {name: ("ok" if reason is None else reason) for name, reason in results.items()}
+    dependencies, flows = await readiness(ctx)
+    down = sorted(name for name, state in {**dependencies, **flows}.items() if state != "ok")
     if not down:
-        return JSONResponse({"status": "ready", "dependencies": dependencies})
-    message = "Unavailable: " + ", ".join(sorted(down))
+        return JSONResponse({"status": "ready", "dependencies": dependencies, "pipelines": flows})
     body = {
-        "error": {"code": "dependency_unavailable", "message": message, "details": dependencies}
+        "error": {
+            "code": "dependency_unavailable",
+            "message": "Unavailable: " + ", ".join(down),
+            "details": {**dependencies, **flows},
+        }
     }
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+
+@router.get("/status")
+async def status(
+    principal: Principal = Depends(current_principal), ctx: GatewayContext = Depends(context)
+) -> dict[str, Any]:
+    """Readiness with its figures: outbox backlog and oldest pending age, lag per consumer
+    group, heartbeat ages, Celery workers and queue depths, Temporal pollers."""
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("Only administrators see the system status")
+    groups = {group: list(subscription.topics) for group, subscription in CONSUMERS.items()}
+    (dependencies, flows), figures = await asyncio.gather(
+        readiness(ctx), pipelines.figures(ctx.settings, groups)
+    )
+    ready = all(state == "ok" for state in (*dependencies.values(), *flows.values()))
+    return {
+        "status": "ready" if ready else "unavailable",
+        "dependencies": dependencies,
+        "pipelines": flows,
+        **figures,
+    }
 
 
 @router.get("/metrics", include_in_schema=False)
