@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 import ray
 from temporalio.client import Client
 
+from actors.shards import reload_course
 from core.logs import configure_logging
 from core.settings import Settings
 from storage.content_store import open_content_store
@@ -84,8 +85,6 @@ class WorkflowWorkerHost:
         self.schedule = loop.create_task(self.supervised("reminder_schedule", self.keep_schedule))
 
     async def course_changed(self, course_id: int) -> None:
-        from actors.pool import reload_course
-
         async with self.db.unit_of_work() as uow:
             course = await CourseRepository(uow.session).get(course_id)
         await self.cache.invalidate(course_id, [] if course is None else [course.category])
