@@ -1,19 +1,15 @@
-"""Readiness of the pipelines behind the writes: the outbox relay, the consumer groups, the
-Celery workers and the Temporal worker. A dependency can answer while the loop that uses it has
+"""Storage-level readiness checks of the pipelines behind the writes: the outbox relay, the
+consumer groups and the Temporal worker. A dependency can answer while the loop that uses it has
 stopped (issue 15: a relay task died, the actor lived, /readyz said 200); these checks look at
-what the loops leave behind instead: the oldest pending outbox row, heartbeats in Redis, ping
-replies and Temporal's pollers.
-
-`verdicts()` is what /readyz asks (cheap, concurrent, each bounded by
-`dependency_timeout_seconds`): per pipeline None when it runs, or a short reason.
-`figures()` is what GET /status shows beside them.
+what the loops leave behind instead: the oldest pending outbox row, heartbeats in Redis, the
+groups' committed offsets and Temporal's pollers. `serve.readiness` puts them together with the
+Celery side.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
-from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -31,7 +27,6 @@ from storage.migrate import plain_dsn
 
 T = TypeVar("T")
 RELAY, TEMPORAL_WORKER = "relay", "temporal_worker"
-PIPELINES = ("outbox", "consumers", "celery", "temporal_worker")
 OLDEST_PENDING = (
     "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 "
     "FROM outbox WHERE published_at IS NULL"
@@ -69,40 +64,6 @@ async def loop_ages(settings: Settings, names: list[str]) -> dict[str, float | N
         return await Heartbeats(client, settings).ages(names)
     finally:
         await client.aclose()
-
-
-def ping_timeout(settings: Settings) -> float:
-    return min(1.0, settings.dependency_timeout_seconds / 2)
-
-
-def celery_workers(settings: Settings, first_only: bool) -> list[str]:
-    """Hostnames of the Celery workers answering a ping (blocking: run it in a thread)."""
-    from workflows.celery_app import celery_for
-
-    control = celery_for(settings).control
-    replies = control.ping(timeout=ping_timeout(settings), limit=1 if first_only else None)
-    return sorted(host for reply in replies or [] for host in reply)
-
-
-def queue_depths(settings: Settings) -> dict[str, dict[str, int]]:
-    """Messages waiting and consumers attached per Celery queue, `failed_tasks` included."""
-    from workflows.celery_app import celery_for, dead_letter_queue, task_queues
-
-    prefix = settings.celery_queue_prefix
-    depths: dict[str, dict[str, int]] = {}
-    with celery_for(settings).connection_for_read() as conn:
-        for queue in (*task_queues(prefix), dead_letter_queue(prefix)):
-            # A channel per queue: a passive declare of a missing queue closes its channel.
-            channel = conn.channel()
-            try:
-                _, messages, consumers = channel.queue_declare(queue=queue.name, passive=True)
-            except conn.channel_errors:
-                messages, consumers = 0, 0
-            finally:
-                with contextlib.suppress(*conn.connection_errors, *conn.channel_errors):
-                    channel.close()
-            depths[queue.name] = {"messages": messages, "consumers": consumers}
-    return depths
 
 
 _temporal: dict[tuple[str, str], Client] = {}
@@ -191,58 +152,3 @@ async def temporal_verdict(settings: Settings) -> str | None:
 async def consumers_verdict(settings: Settings, groups: list[str]) -> str | None:
     stopped = missing(await loop_ages(settings, event_loops(groups)))
     return f"no heartbeat from {', '.join(stopped)}" if stopped else None
-
-
-async def celery_verdict(settings: Settings) -> str | None:
-    workers = await asyncio.to_thread(celery_workers, settings, True)
-    return None if workers else "no worker answered a ping"
-
-
-async def verdicts(settings: Settings, groups: list[str]) -> dict[str, str | None]:
-    """Each pipeline's state, checked concurrently: None when it runs, else why not."""
-
-    async def outbox() -> str | None:
-        return outbox_verdict(settings, await outbox_state(settings))
-
-    checks = {
-        "outbox": outbox(),
-        "consumers": consumers_verdict(settings, groups),
-        "celery": celery_verdict(settings),
-        "temporal_worker": temporal_verdict(settings),
-    }
-    results = await asyncio.gather(
-        *(bounded(settings, check) for check in checks.values()), return_exceptions=True
-    )
-    return {
-        name: failure(result) if isinstance(result, BaseException) else result
-        for name, result in zip(checks, results, strict=True)
-    }
-
-
-async def attempt(settings: Settings, check: Awaitable[Any]) -> Any:
-    """A figure, or the reason it could not be read (a status page shows what it can)."""
-    try:
-        return await bounded(settings, check)
-    except Exception as error:
-        return {"error": failure(error)}
-
-
-async def figures(settings: Settings, groups: dict[str, list[str]]) -> dict[str, Any]:
-    """The numbers behind the verdicts, for GET /status."""
-
-    async def outbox() -> dict[str, Any]:
-        return asdict(await outbox_state(settings))
-
-    names = [*event_loops(list(groups)), TEMPORAL_WORKER]
-    keys = ("outbox", "heartbeat_ages_seconds", "consumer_lag", "celery_workers", "queues")
-    values = await asyncio.gather(
-        attempt(settings, outbox()),
-        attempt(settings, loop_ages(settings, names)),
-        attempt(settings, consumer_lag(settings, groups)),
-        attempt(settings, asyncio.to_thread(celery_workers, settings, False)),
-        attempt(settings, asyncio.to_thread(queue_depths, settings)),
-        attempt(settings, temporal_pollers(settings)),
-    )
-    result = dict(zip(keys, values[:-1], strict=True))
-    result["temporal"] = {"task_queue": settings.temporal_task_queue, "pollers": values[-1]}
-    return result

@@ -13,7 +13,7 @@ from core.errors import Forbidden
 from core.identity import Principal, Role
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
-from storage import pipelines
+from serve import readiness as pipelines
 from storage.health import probe_all
 
 router = APIRouter(tags=["operations"])

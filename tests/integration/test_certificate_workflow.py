@@ -18,12 +18,12 @@ from serve.smtp_sink import read_mail, start_smtp_sink
 from serve.stack import LocalStack
 from storage.db import Database
 from storage.models.outbox import OutboxEvent
-from storage.pipelines import queue_depths
 from storage.repositories.certificate import CertificateRepository, enrollments
 from tests.conftest import free_port
 from tests.e2e.catalog import poll
 from tests.integration.certificate_rows import completed_enrollment
 from workflows.celery_app import celery_for, delete_broker_objects
+from workflows.celery_status import queue_depths
 from workflows.certificate_activities import (
     CertificateActivities,
     CertificateRef,

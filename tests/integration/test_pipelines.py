@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from core.settings import Settings
+from serve import readiness
 from serve.celery_worker import start_celery_worker
 from serve.stack import LocalStack
 from storage import migrate, pipelines
@@ -61,11 +62,11 @@ async def outbox_row(settings: Settings, age_seconds: int) -> None:
 async def test_outbox_is_named_when_its_oldest_pending_row_is_over_the_budget(
     own: Settings,
 ) -> None:
-    assert (await pipelines.verdicts(own, GROUPS))["outbox"] is None
+    assert (await readiness.verdicts(own, GROUPS))["outbox"] is None
     await outbox_row(own, 1)
-    assert (await pipelines.verdicts(own, GROUPS))["outbox"] is None
+    assert (await readiness.verdicts(own, GROUPS))["outbox"] is None
     await outbox_row(own, 60)
-    reason = (await pipelines.verdicts(own, GROUPS))["outbox"]
+    reason = (await readiness.verdicts(own, GROUPS))["outbox"]
     assert reason is not None and "budget 5s" in reason and "backlog 2" in reason
     state = await pipelines.outbox_state(own)
     assert state.backlog == 2 and state.oldest_pending_seconds >= 60
@@ -74,22 +75,22 @@ async def test_outbox_is_named_when_its_oldest_pending_row_is_over_the_budget(
 async def test_consumers_name_each_loop_without_a_heartbeat(
     own: Settings, heartbeats: Heartbeats
 ) -> None:
-    reason = (await pipelines.verdicts(own, GROUPS))["consumers"]
+    reason = (await readiness.verdicts(own, GROUPS))["consumers"]
     assert reason == "no heartbeat from relay, consumer:group-a, consumer:group-b"
     await heartbeats.beat("relay")
     await heartbeats.beat("consumer:group-a")
-    reason = (await pipelines.verdicts(own, GROUPS))["consumers"]
+    reason = (await readiness.verdicts(own, GROUPS))["consumers"]
     assert reason == "no heartbeat from consumer:group-b"
     await heartbeats.beat("consumer:group-b")
-    assert (await pipelines.verdicts(own, GROUPS))["consumers"] is None
+    assert (await readiness.verdicts(own, GROUPS))["consumers"] is None
 
 
 async def test_celery_is_named_until_a_worker_of_its_prefix_answers(own: Settings) -> None:
-    assert (await pipelines.verdicts(own, GROUPS))["celery"] == "no worker answered a ping"
+    assert (await readiness.verdicts(own, GROUPS))["celery"] == "no worker answered a ping"
     worker = start_celery_worker(own)
     try:
-        assert (await pipelines.verdicts(own, GROUPS))["celery"] is None
-        figures = await pipelines.figures(own, {group: ["x.events"] for group in GROUPS})
+        assert (await readiness.verdicts(own, GROUPS))["celery"] is None
+        figures = await readiness.figures(own, {group: ["x.events"] for group in GROUPS})
         assert figures["celery_workers"] == [worker.hostname]
         queue = f"{own.celery_queue_prefix}certificate_queue"
         assert figures["queues"][queue] == {"messages": 0, "consumers": 1}
@@ -100,9 +101,9 @@ async def test_celery_is_named_until_a_worker_of_its_prefix_answers(own: Setting
 async def test_temporal_worker_needs_its_heartbeat_and_a_poller(
     own: Settings, heartbeats: Heartbeats
 ) -> None:
-    verdict = (await pipelines.verdicts(own, GROUPS))["temporal_worker"]
+    verdict = (await readiness.verdicts(own, GROUPS))["temporal_worker"]
     assert verdict == "no heartbeat from temporal_worker"
     await heartbeats.beat(pipelines.TEMPORAL_WORKER)
     # A beat but nobody polls this test's task queue: Temporal's own view says so.
-    verdict = (await pipelines.verdicts(own, GROUPS))["temporal_worker"]
+    verdict = (await readiness.verdicts(own, GROUPS))["temporal_worker"]
     assert verdict == f"no pollers on task queue {own.temporal_task_queue}"
