@@ -1,12 +1,16 @@
 """Operations: liveness, readiness (each dependency and each pipeline named), the admin status
-page with the figures behind readiness, and Prometheus metrics."""
+page with the figures behind readiness, and Prometheus metrics.
+
+A scrape of /metrics also refreshes the pipeline gauges from the same checks as /readyz, so the
+alert rules (deploy/prometheus/alerts.yml) see a loop without a heartbeat or a stuck outbox
+without anyone asking /readyz."""
 
 import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from actors.handlers import CONSUMERS
 from core.errors import Forbidden
@@ -15,8 +19,14 @@ from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
 from serve import readiness as pipelines
 from storage.health import probe_all
+from storage.pipelines import TEMPORAL_WORKER, bounded, event_loops, loop_ages, outbox_state
 
 router = APIRouter(tags=["operations"])
+PIPELINE_READY = Gauge("smartcourse_pipeline_ready", "1 if /readyz finds it running", ["pipeline"])
+LOOP_ALIVE = Gauge("smartcourse_loop_alive", "1 while the loop's heartbeat is live", ["loop"])
+OLDEST_PENDING = Gauge(
+    "smartcourse_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row"
+)
 
 
 @router.get("/healthz")
@@ -73,6 +83,27 @@ async def status(
     }
 
 
+async def refresh_pipeline_gauges(ctx: GatewayContext) -> None:
+    """Each figure that can be read now; one that cannot keeps its last value (the readiness
+    gauge of its pipeline says why not)."""
+    settings, groups = ctx.settings, list(CONSUMERS)
+    flows, ages, outbox = await asyncio.gather(
+        pipelines.verdicts(settings, groups),
+        bounded(settings, loop_ages(settings, [*event_loops(groups), TEMPORAL_WORKER])),
+        bounded(settings, outbox_state(settings)),
+        return_exceptions=True,
+    )
+    if isinstance(flows, dict):
+        for name, reason in flows.items():
+            PIPELINE_READY.labels(name).set(1 if reason is None else 0)
+    if isinstance(ages, dict):
+        for name, age in ages.items():
+            LOOP_ALIVE.labels(name).set(0 if age is None else 1)
+    if not isinstance(outbox, BaseException):
+        OLDEST_PENDING.set(outbox.oldest_pending_seconds or 0.0)
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(ctx: GatewayContext = Depends(context)) -> Response:
+    await refresh_pipeline_gauges(ctx)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
