@@ -171,6 +171,12 @@ class Settings(BaseSettings):
     reminder_inactive_days: int = 7
 
     dependency_timeout_seconds: float = 2.0
+    # `smartcourse up` restarts a child that exited after this delay, doubled per quick exit up
+    # to the cap; a child that ran longer than the cap starts over from the first delay.
+    supervisor_backoff_initial_seconds: float = 0.5
+    supervisor_backoff_max_seconds: float = 30.0
+    # The Temporal worker host retries a lost connection at least this often.
+    worker_retry_max_seconds: float = 5.0
 
     def require_jwt_secret(self) -> str:
         """The signing secret, or a startup error that names the missing variable."""

@@ -94,7 +94,8 @@ def up(settings: Settings, local_servers: bool = True) -> int:
     settings = ensure_local_secret(settings)
     pid_file = Path(settings.data_dir) / PID_FILE
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(settings)
+    # A restarted child is news for whoever watches this terminal: one line each.
+    stack = LocalStack(settings, report=lambda line: print(line, flush=True))
     steps = Steps(4)
     try:
         if local_servers:
