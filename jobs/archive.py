@@ -20,6 +20,7 @@ import ray.data
 
 from core.errors import ValidationFailed
 from core.events import EVENT_DATA, parse_event
+from core.settings import Settings
 from jobs.source import ID, TABLES, TEXT, TIME, Source
 
 KEPT = ("enrollment.created", "enrollment.completed", "enrollment.dropped", "progress.updated")
@@ -140,6 +141,14 @@ class EventArchiveSource:
         return self._fallback.frame(table)
 
     def has_rows(self, table: str) -> bool:
+        return self.rows(table) > 0
+
+    def rows(self, table: str) -> int:
         if table in ("enrollments", "lesson_completions"):
-            return self.dataset(table).count() > 0  # the folded archive is materialized
-        return self._fallback.has_rows(table)
+            return self.dataset(table).count()  # the folded archive is materialized
+        return self._fallback.rows(table)
+
+
+def archive_source(events: Path | str, settings: Settings, fallback: Source) -> Source:
+    """The archive `events` names, with course structure from `fallback`."""
+    return EventArchiveSource(Path(events), fallback)

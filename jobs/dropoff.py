@@ -14,6 +14,7 @@ from ray.data.aggregate import Count
 
 from jobs.outline import Outline, load_outline
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -108,13 +109,16 @@ def chart(table: pd.DataFrame, courses: int = 15) -> Callable[[Axes], None]:
     return draw
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The drop-off lesson of every course with an open enrollment that has one."""
-    outline = load_outline(source)
-    stuck = first_missing(
-        source.dataset("enrollments"), source.dataset("lesson_completions"), outline
-    )
-    table = top_lessons(stuck, outline, source.frame("courses"))
+    with stages.stage("read outlines"):
+        outline = load_outline(source)
+        courses = source.frame("courses")
+    with stages.stage("find each open enrollment's first missing lesson"):
+        stuck = first_missing(
+            source.dataset("enrollments"), source.dataset("lesson_completions"), outline
+        )
+    table = top_lessons(stuck, outline, courses)
     total = int(stuck.stuck.sum()) if not stuck.empty else 0
     log.info("event=dropoff_counted courses=%d stuck_enrollments=%d", len(table), total)
     return JobResult(

@@ -15,6 +15,7 @@ from ray.data.aggregate import Count, Sum
 
 from jobs.outline import Outline, load_outline
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -165,13 +166,16 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The funnel of every course with at least one enrollment."""
-    outline = load_outline(source)
-    courses = source.frame("courses")
+    with stages.stage("read outlines"):
+        outline = load_outline(source)
+        courses = source.frame("courses")
     titles = dict(zip(courses.id, courses.title, strict=True))
-    totals = course_totals(source.dataset("enrollments"))
-    started, finished = module_progress(source.dataset("lesson_completions"), outline)
+    with stages.stage("count enrollments per course"):
+        totals = course_totals(source.dataset("enrollments"))
+    with stages.stage("count module completions"):
+        started, finished = module_progress(source.dataset("lesson_completions"), outline)
     log.info(
         "event=funnel_counted courses=%d enrollments=%d started=%d module_completions=%d",
         len(totals),

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from ray.data.aggregate import Count, Sum
 
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,13 @@ def chart(table: pd.DataFrame, top: int = 15) -> Callable[[Axes], None]:
     return draw
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The leaderboard of every instructor."""
-    counts = course_counts(source.dataset("enrollments"))
-    table = rank(source.frame("courses"), counts, instructors(source.dataset("users")))
+    with stages.stage("count enrollments per course"):
+        counts = course_counts(source.dataset("enrollments"))
+    with stages.stage("read courses and instructors"):
+        courses, people = source.frame("courses"), instructors(source.dataset("users"))
+    table = rank(courses, counts, people)
     log.info(
         "event=leaderboard_counted instructors=%d enrollments=%d completions=%d",
         len(table),

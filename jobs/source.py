@@ -22,6 +22,7 @@ from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
 from core.settings import Settings
+from jobs.sizing import Sizing
 from storage.migrate import plain_dsn
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,30 @@ class Source(Protocol):
 
     def has_rows(self, table: str) -> bool: ...
 
+    def rows(self, table: str) -> int: ...
+
 
 async def table_has_rows(dsn: str, table: Table) -> bool:
     conn = await asyncpg.connect(dsn)
     try:
         # The name comes from TABLES, never from input.
         return await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table.name})")  # noqa: S608
+    finally:
+        await conn.close()
+
+
+async def table_rows(dsn: str, table: Table, exact_below: int = 1_000_000) -> int:
+    """The planner's row estimate (free, from the last ANALYZE), or an exact count when the
+    table is small or was never analysed: sizing needs the order of magnitude, not the row."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        estimate = await conn.fetchval(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", table.name
+        )
+        if estimate is not None and estimate >= exact_below:
+            return int(estimate)
+        # The name comes from TABLES, never from input.
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table.name}"))  # noqa: S608
     finally:
         await conn.close()
 
@@ -165,15 +184,26 @@ class PostgresTable(Datasource):
 
 
 class DatabaseSource:
-    """The settings' PostgreSQL database, each table read in `partitions` parallel tasks."""
+    """The settings' PostgreSQL database, each table read in as many parallel tasks as its
+    size calls for (`Sizing.tasks_for`)."""
 
-    def __init__(self, settings: Settings, partitions: int = 4) -> None:
+    def __init__(self, settings: Settings, sizing: Sizing) -> None:
         self._dsn = plain_dsn(settings.database_url)
-        self._partitions = partitions
+        self._sizing = sizing
+        self._rows: dict[str, int] = {}
+
+    def rows(self, table: str) -> int:
+        if table not in self._rows:
+            self._rows[table] = asyncio.run(table_rows(self._dsn, TABLES[table]))
+        return self._rows[table]
 
     def dataset(self, table: str) -> ray.data.Dataset:
+        tasks = self._sizing.tasks_for(self.rows(table))
+        log.info(
+            "event=table_planned table=%s rows=%d read_tasks=%d", table, self.rows(table), tasks
+        )
         return ray.data.read_datasource(
-            PostgresTable(self._dsn, TABLES[table]), override_num_blocks=self._partitions
+            PostgresTable(self._dsn, TABLES[table]), override_num_blocks=tasks
         )
 
     def frame(self, table: str) -> pd.DataFrame:

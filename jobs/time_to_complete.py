@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from ray.data.aggregate import Count, Max, Mean, Min, Quantile
 
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -72,16 +73,20 @@ def chart(counts: np.ndarray, edges: np.ndarray, courses: int) -> Callable[[Axes
     return draw
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The statistics of every course with at least one completion."""
-    courses = source.frame("courses")
-    hours = completion_hours(source.dataset("enrollments")).materialize()
-    stats = per_course(hours)
-    if stats.empty:
-        stats = pd.DataFrame(columns=["course_id", "completed", "mean_hours", "p50_hours"])
-        counts, edges = np.zeros(BINS, dtype=np.int64), np.linspace(0.0, 1.0, BINS + 1)
-    else:
-        counts, edges = histogram(hours, float(stats.max_hours.max()))
+    with stages.stage("read courses"):
+        courses = source.frame("courses")
+    with stages.stage("hours to complete per enrollment"):
+        hours = completion_hours(source.dataset("enrollments")).materialize()
+    with stages.stage("statistics per course"):
+        stats = per_course(hours)
+    with stages.stage("histogram"):
+        if stats.empty:
+            stats = pd.DataFrame(columns=["course_id", "completed", "mean_hours", "p50_hours"])
+            counts, edges = np.zeros(BINS, dtype=np.int64), np.linspace(0.0, 1.0, BINS + 1)
+        else:
+            counts, edges = histogram(hours, float(stats.max_hours.max()))
     titles = courses.rename(columns={"id": "course_id", "title": "course_title"})
     table = (
         stats.merge(titles[["course_id", "course_title"]], on="course_id", how="left")

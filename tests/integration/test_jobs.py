@@ -338,8 +338,8 @@ def test_funnel_and_time_to_complete_read_an_event_archive(
     archive.mkdir()
     write_archive(archive, seed)
     out = tmp_path / "out"
-    funnel = pd.read_parquet(run_job("funnel", database, out, events=archive))
-    times = pd.read_parquet(run_job("time_to_complete", database, out, events=archive))
+    funnel = pd.read_parquet(run_job("funnel", database, out, events=archive).path)
+    times = pd.read_parquet(run_job("time_to_complete", database, out, events=archive).path)
     assert set(funnel.course_id) == {seed.courses["A"]}
     assert list(funnel["count"]) == [7, 6, 4, 4, 3]
     assert times[["completed", "p50_hours", "p90_hours"]].iloc[0].tolist() == pytest.approx(
@@ -355,7 +355,13 @@ def test_a_database_without_enrollments_is_a_clear_error(
     migrate.upgrade(empty)
     try:
         args = argparse.Namespace(
-            name="funnel", out=tmp_path, events=None, address=None, partitions=2
+            name="funnel",
+            out=tmp_path,
+            events=None,
+            address=None,
+            read_tasks=2,
+            shuffle_partitions=None,
+            progress_bars=False,
         )
         assert run_from_arguments(args, empty) == 1
     finally:
