@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run down test lint bench loadtest
+.PHONY: install run down test lint bench loadtest jobs-bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ bench: install
 
 loadtest: install
 	$(BIN)/python -m benchmarks.run
+
+# Ray Data jobs against one SQL query at 1.5k, 10k, 1M and 10M lesson completions (long).
+jobs-bench: install
+	nice -n 10 $(BIN)/python -m benchmarks.jobs
