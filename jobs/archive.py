@@ -10,6 +10,7 @@ Redelivered events (same id) count once; malformed lines and other types are ski
 structure (modules, lessons, titles) still comes from the fallback source.
 """
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,12 @@ class EventArchiveSource:
 
     def has_rows(self, table: str) -> bool:
         return self.rows(table) > 0
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        enrollments = self.dataset("enrollments")
+        if enrollments.count() == 0:
+            return None, None
+        return enrollments.min("enrolled_at"), enrollments.max("enrolled_at")
 
     def rows(self, table: str) -> int:
         if table in ("enrollments", "lesson_completions"):

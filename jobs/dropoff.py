@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pandas as pd
 import pyarrow as pa
 import ray.data
-from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from ray.data.aggregate import Count
 
 from jobs.outline import Outline, load_outline
@@ -96,15 +97,29 @@ def top_lessons(stuck: pd.DataFrame, outline: Outline, courses: pd.DataFrame) ->
     )
 
 
-def chart(table: pd.DataFrame, courses: int = 15) -> Callable[[Axes], None]:
-    def draw(axes: Axes) -> None:
+def chart(table: pd.DataFrame, courses: int = 15) -> Callable[[Figure], None]:
+    """A bar per course, named by course and lesson (module.lesson position and title)."""
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
         shown = table.head(courses).iloc[::-1]
         labels = [
-            f"{row.course_title} / {row.lesson_title}"[:50] for row in shown.itertuples(index=False)
+            f"{row.course_title} / module {row.module_position}, lesson {row.lesson_position}: "
+            f"{row.lesson_title}"[:64]
+            for row in shown.itertuples(index=False)
         ]
-        axes.barh(labels, shown.stuck if not shown.empty else [])
-        axes.set_xlabel("enrollments whose first missing lesson this is")
-        axes.set_title(f"Drop-off lesson, {len(shown)} courses with most stuck enrollments")
+        axes.barh(labels, shown.stuck if not shown.empty else [], color="tab:red")
+        top = max(int(shown.stuck.max()), 1) if not shown.empty else 1
+        for y, row in enumerate(shown.itertuples(index=False)):
+            note = f"{row.stuck} of {row.open_enrollments} open ({row.share:.0%})"
+            axes.text(row.stuck + top * 0.02, y, note, va="center", fontsize="small")
+        axes.set_xlim(0, top * 1.35)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("open enrollments whose first lesson not done is this one")
+        axes.set_title(
+            f"Drop-off lesson per course: where unfinished enrollments stop "
+            f"({len(shown)} of {len(table)} courses, most stuck first)"
+        )
 
     return draw
 

@@ -11,10 +11,12 @@ from collections.abc import Callable
 import pandas as pd
 import ray.data
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from ray.data.aggregate import Count, Sum
 
 from jobs.outline import Outline, load_outline
-from jobs.report import JobResult
+from jobs.report import JobResult, wrapped
 from jobs.sizing import Stages
 from jobs.source import Source
 
@@ -126,22 +128,42 @@ def funnel_rows(
     return frame
 
 
-def chart(table: pd.DataFrame, courses: int = 8) -> Callable[[Axes], None]:
-    """Share of enrolled reaching each step, one line per course (the largest few)."""
+def draw_course(axes: Axes, rows: pd.DataFrame, title: str) -> None:
+    """One course's funnel: a horizontal bar per stage, top to bottom, with counts and shares."""
+    positions = range(len(rows))
+    colors = ["tab:blue", "tab:cyan", *["tab:olive"] * (len(rows) - 3), "tab:green"]
+    axes.barh(positions, rows["count"], color=colors[: len(rows)])
+    axes.set_yticks(list(positions), [wrapped(stage, 24) for stage in rows.stage])
+    axes.invert_yaxis()
+    top = max(int(rows["count"].max()), 1)
+    for y, (count, share) in enumerate(zip(rows["count"], rows.share_of_enrolled, strict=True)):
+        axes.text(count + top * 0.02, y, f"{count} ({share:.0%})", va="center", fontsize="small")
+    axes.set_xlim(0, top * 1.3)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("enrollments reaching the stage")
+    axes.set_title(wrapped(title, 45), fontsize="medium")
 
-    def draw(axes: Axes) -> None:
+
+def chart(table: pd.DataFrame, courses: int = 4) -> Callable[[Figure], None]:
+    """The funnel of each of the largest few courses, a panel each, stages named."""
+
+    def draw(figure: Figure) -> None:
         if table.empty:
-            axes.set_title("Completion funnel: no enrollments")
+            figure.subplots().set_title("Completion funnel: no enrollments")
             return
         enrolled = table[table.stage == "enrolled"].nlargest(courses, "count")
-        for course in enrolled.itertuples(index=False):
-            rows = table[table.course_id == course.course_id]
-            label = f"{course.course_id} {course.course_title}"[:40]
-            axes.plot(rows.step, rows.share_of_enrolled * 100, marker="o", label=label)
-        axes.set_xlabel("step (enrolled, started, modules…, completed)")
-        axes.set_ylabel("% of enrolled")
-        axes.set_title(f"Completion funnel, {len(enrolled)} largest courses")
-        axes.legend(fontsize="small")
+        columns = 1 if len(enrolled) == 1 else 2
+        grid = figure.subplots((len(enrolled) + columns - 1) // columns, columns, squeeze=False)
+        for axes in grid.flat[len(enrolled) :]:
+            axes.set_axis_off()
+        for axes, course in zip(grid.flat, enrolled.itertuples(index=False), strict=False):
+            rows = table[table.course_id == course.course_id].sort_values("step")
+            name = f"{course.course_title} (course {course.course_id}), {course.count} enrolled"
+            draw_course(axes, rows, name)
+        figure.suptitle(
+            f"Completion funnel: enrollments reaching each stage, {len(enrolled)} largest "
+            f"of {table.course_id.nunique()} courses"
+        )
 
     return draw
 

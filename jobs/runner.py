@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ray
@@ -14,7 +14,7 @@ import ray.data
 from core.settings import Settings
 from jobs import dropoff, funnel, leaderboard, time_to_complete
 from jobs.archive import archive_source
-from jobs.report import JobResult, write_report
+from jobs.report import JobResult, period_text, write_report
 from jobs.sizing import Sizing, Stages, cluster_cpus
 from jobs.source import DatabaseSource, Source
 
@@ -111,6 +111,7 @@ def run_job(
         sized = plan(source, sizing.cpus, sizing, progress_bars)
     log.info("event=job_started job=%s source=%s sizing=%r", name, events or "postgres", sized)
     result = JOBS[name](source, stages)
+    result = replace(result, period=period_text(*source.period()))
     with stages.stage("write report"):
         path = write_report(result, out_dir)
     seconds = stages.elapsed()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import asyncpg
@@ -107,6 +108,10 @@ class Source(Protocol):
 
     def rows(self, table: str) -> int: ...
 
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """The first and last enrollment time, for the charts' date range."""
+        ...
+
 
 async def table_has_rows(dsn: str, table: Table) -> bool:
     conn = await asyncpg.connect(dsn)
@@ -129,6 +134,15 @@ async def table_rows(dsn: str, table: Table, exact_below: int = 1_000_000) -> in
             return int(estimate)
         # The name comes from TABLES, never from input.
         return int(await conn.fetchval(f"SELECT count(*) FROM {table.name}"))  # noqa: S608
+    finally:
+        await conn.close()
+
+
+async def enrollment_period(dsn: str) -> tuple[datetime | None, datetime | None]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow("SELECT min(enrolled_at), max(enrolled_at) FROM enrollments")
+        return row[0], row[1]
     finally:
         await conn.close()
 
@@ -212,6 +226,9 @@ class DatabaseSource:
             frame = TABLES[table].schema.empty_table().to_pandas()
         log.info("event=table_read table=%s rows=%d", table, len(frame))
         return frame
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        return asyncio.run(enrollment_period(self._dsn))
 
     def has_rows(self, table: str) -> bool:
         """A query that stops at the first row, rather than reading the table to count it."""

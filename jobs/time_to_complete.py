@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import ray.data
-from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from ray.data.aggregate import Count, Max, Mean, Min, Quantile
 
 from jobs.report import JobResult
@@ -63,12 +63,15 @@ def histogram(hours: ray.data.Dataset, top: float) -> tuple[np.ndarray, np.ndarr
     return counts, edges
 
 
-def chart(counts: np.ndarray, edges: np.ndarray, courses: int) -> Callable[[Axes], None]:
-    def draw(axes: Axes) -> None:
+def chart(counts: np.ndarray, edges: np.ndarray, courses: int) -> Callable[[Figure], None]:
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
         axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="black")
-        axes.set_xlabel("hours from enrollment to completion")
+        axes.set_xlabel(f"hours from enrollment to completion ({edges[1] - edges[0]:.1f} h bins)")
         axes.set_ylabel("completed enrollments")
-        axes.set_title(f"Time to complete, {int(counts.sum())} completions in {courses} courses")
+        axes.set_title(
+            f"Time to complete: {int(counts.sum())} completed enrollments in {courses} courses"
+        )
 
     return draw
 

@@ -212,6 +212,8 @@ def outputs(
         for suffix in ("parquet", "md", "png"):
             assert (out / f"{name}.{suffix}").stat().st_size > 0
         tables[name] = pd.read_parquet(out / f"{name}.parquet")
+        # Every report says which dates its data covers (the seed's enrollments are all at T0).
+        assert f"Data: enrollments {T0:%Y-%m-%d} to " in (out / f"{name}.md").read_text()
     return tables
 
 
