@@ -29,9 +29,8 @@ def first_missing(
 ) -> pd.DataFrame:
     """(course_id, lesson_id, stuck): open enrollments per first lesson they have not done.
 
-    The join of open enrollments to their completions is a union grouped by enrollment:
+    The join of open enrollments to their completions is a union partitioned by enrollment:
     a row with a course marks an open enrollment, rows with a lesson are its completions."""
-    ordered = outline.ordered_lessons()
 
     def open_marks(batch: pa.Table) -> pa.Table:
         frame = batch.to_pandas()
@@ -49,20 +48,34 @@ def first_missing(
         ids = batch["enrollment_id"]
         return pa.table([ids, pa.nulls(len(ids), pa.int64()), batch["lesson_id"]], schema=MARKS)
 
-    def stop(group: pd.DataFrame) -> pd.DataFrame:
-        course = group.course_id.dropna()
-        done = set(group.lesson_id.dropna().astype("int64"))
-        missing = [] if course.empty else ordered.get(int(course.iloc[0]), [])
-        lesson = next((lesson for lesson in missing if lesson not in done), None)
-        if lesson is None:
-            return pd.DataFrame({"course_id": [], "lesson_id": []}, dtype="int64")
-        return pd.DataFrame({"course_id": [int(course.iloc[0])], "lesson_id": [lesson]})
+    steps = outline.lessons[["course_id", "lesson_id", "step"]]
 
+    def stops(batch: pd.DataFrame) -> pd.DataFrame:
+        """Every enrollment's rows are in this block (the repartition by key): per open
+        enrollment, its course's lessons not done, the first in course order. Vectorized,
+        where a call per enrollment (map_groups) took hours at millions of them."""
+        marks = batch[batch.course_id.notna()]
+        opened = pd.DataFrame(
+            {
+                "enrollment_id": marks.enrollment_id.astype("int64"),
+                "course_id": marks.course_id.astype("int64"),
+            }
+        )
+        done = batch.loc[batch.lesson_id.notna(), ["enrollment_id", "lesson_id"]]
+        done = done.astype("int64").assign(done=True)
+        candidates = opened.merge(steps, on="course_id").merge(
+            done, on=["enrollment_id", "lesson_id"], how="left"
+        )
+        missing = candidates[candidates.done.isna()].sort_values(["enrollment_id", "step"])
+        first = missing.drop_duplicates("enrollment_id")
+        return first[["course_id", "lesson_id"]].astype("int64")
+
+    partitions = ray.data.DataContext.get_current().default_hash_shuffle_parallelism
     return (
         enrollments.map_batches(open_marks, batch_format="pyarrow")
         .union(completions.map_batches(done_marks, batch_format="pyarrow"))
-        .groupby("enrollment_id")
-        .map_groups(stop, batch_format="pandas")
+        .repartition(partitions, keys=["enrollment_id"])
+        .map_batches(stops, batch_format="pandas", batch_size=None)
         .groupby(["course_id", "lesson_id"])
         .aggregate(Count(alias_name="stuck"))
         .to_pandas()

@@ -3,9 +3,10 @@
 Ray Data's defaults suit large data: at least 200 read blocks and 200 hash-shuffle partitions
 per aggregation. On the few hundred rows of a small course catalogue each of those partitions
 is a task (and a worker process to start), so a job that should take seconds took minutes.
-Here a table is read in one task per `ROWS_PER_READ_TASK` rows and shuffled into one partition
-per `ROWS_PER_PARTITION` rows of the largest table, both at most the cluster's CPUs: a small
-job runs in one task per stage, a 10M-row job spreads over every CPU. Options override both.
+Here a table is read in one task per 50k rows up to the cluster's CPUs, and more tasks when
+each would hold over 500k rows; aggregations shuffle into one partition per 1M rows of the
+largest table, at most the CPUs. A small job runs one task per stage, a 10M-row job spreads
+over every CPU in bounded pieces. Options override both.
 
 Each stage a job runs is logged as one line (`event=job_stage`), so a long job shows progress.
 """
@@ -22,7 +23,10 @@ import ray.data
 
 log = logging.getLogger(__name__)
 
+# A read task holds its rows in memory at once: at most this many; and it is worth starting a
+# task on another CPU only for this many.
 ROWS_PER_READ_TASK = 500_000
+MIN_ROWS_PER_READ_TASK = 50_000
 ROWS_PER_PARTITION = 1_000_000
 
 
@@ -44,7 +48,8 @@ class Sizing:
         """Read tasks for a table of `rows` rows."""
         if self.read_tasks is not None:
             return max(1, self.read_tasks)
-        return min(self.cpus, max(1, math.ceil(rows / ROWS_PER_READ_TASK)))
+        spread = min(self.cpus, math.ceil(rows / MIN_ROWS_PER_READ_TASK))
+        return max(1, spread, math.ceil(rows / ROWS_PER_READ_TASK))
 
     def partitions_for(self, rows: int) -> int:
         """Shuffle partitions for aggregations over at most `rows` rows."""
