@@ -47,6 +47,8 @@ class Timing:
     sql_peak_mb: float
     result_rows: int
     sql_rows: int
+    # The machine's 1-minute load average after the pair: others' work skews the times.
+    load: float
 
 
 def tree_rss(roots: Callable[[], list[psutil.Process]]) -> int:
@@ -125,7 +127,17 @@ def measure(settings: Settings, rows: int, out: Path) -> list[Timing]:
         sql_seconds, sql_peak, sql_rows = asyncio.run(time_query(settings, QUERIES[name]))
         print(f"  sql {name}: {sql_seconds:.2f} s, {sql_rows} rows", flush=True)
         timings.append(
-            Timing(rows, name, run.seconds, sql_seconds, peak[0], sql_peak, run.rows, sql_rows)
+            Timing(
+                rows,
+                name,
+                run.seconds,
+                sql_seconds,
+                peak[0],
+                sql_peak,
+                run.rows,
+                sql_rows,
+                os.getloadavg()[0],
+            )
         )
     return timings
 

@@ -55,17 +55,21 @@ def write_results(
         "included; SQL: the same question as one query (benchmarks/jobs_sql.py), result "
         "fetched. Peak MB: the most resident memory the run added over what the processes "
         "held before (Ray: the driver and its Ray processes; SQL: the backend and its "
-        "parallel workers); RSS counts shared memory touched, so both include some cache.",
+        "parallel workers); RSS counts shared memory touched, so both include some cache. "
+        "Rows: result rows, Ray / SQL (the funnel's Ray table also lists stages no one "
+        "reached). Load: the 1-minute load average after the pair (2 cores: above 2, other "
+        "work on the machine was competing).",
         "",
-        "| completions | job | Ray s | SQL s | Ray / SQL | Ray peak MB | SQL peak MB | rows |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| completions | job | Ray s | SQL s | Ray / SQL | Ray peak MB | SQL peak MB | rows "
+        "| load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in timings:
         ratio = t.ray_seconds / t.sql_seconds if t.sql_seconds else float("inf")
         lines.append(
             f"| {t.rows:,} | {t.job} | {t.ray_seconds:.2f} | {t.sql_seconds:.2f} | "
             f"{ratio:.1f}x | {t.ray_peak_mb:.0f} | {t.sql_peak_mb:.0f} | "
-            f"{t.result_rows} / {t.sql_rows} |"
+            f"{t.result_rows} / {t.sql_rows} | {t.load:.1f} |"
         )
     lines += [
         "",
