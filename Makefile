@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run down test lint bench loadtest lock
+.PHONY: install run down test lint bench loadtest jobs-bench lock
 
 # constraints.txt pins every package to the versions the tests passed with, so a fresh install
 # months from now gets the same ones; `make lock` rewrites it from the venv after an upgrade.
@@ -38,3 +38,7 @@ loadtest: install
 lock: install
 	{ echo "# The versions \`make install\` was tested with (\`make lock\` writes this file from the venv)."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^smartcourse'; } > constraints.txt
+
+# Ray Data jobs against one SQL query at 1.5k, 10k, 1M and 10M lesson completions (long).
+jobs-bench: install
+	nice -n 10 $(BIN)/python -m benchmarks.jobs

@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     # loop); on a cluster each group may get an actor of its own.
     events_actor_per_group: bool = False
     consumer_max_attempts: int = 5
+    # The Parquet event archive in the object store (storage/event_archive.py), for batch jobs
+    # that replay history; off until the events actor writes it. A flush per this many events.
+    event_archive_enabled: bool = False
+    event_archive_prefix: str = "events"
+    event_archive_batch_events: int = Field(5000, ge=1)
+    event_archive_flush_seconds: float = 60.0
     consumer_backoff_initial_seconds: float = 1.0
     consumer_backoff_max_seconds: float = 60.0
 
