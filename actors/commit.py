@@ -12,8 +12,9 @@ from opentelemetry import context as otel_context
 
 from core.errors import DependencyDown
 from core.events import EventEnvelope
+from core.progress import ProgressChange
 from storage.db import Database
-from storage.repositories.enrollment import ProgressChange, write_progress
+from storage.repositories.progress import write_progress
 from storage.telemetry import current_carrier, tracer
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from core.enrollments import CourseState, EnrollmentState
 from core.events import (
     EnrollmentCompletedData,
     EventEnvelope,
@@ -16,13 +17,13 @@ from core.events import (
 )
 from core.progress import (
     CourseStructure,
+    ProgressChange,
     ProgressView,
     course_completed,
     module_completed_by,
     modules_progress,
     percentage,
 )
-from storage.repositories.enrollment import CourseState, EnrollmentState, ProgressChange
 
 
 @dataclass

@@ -22,21 +22,18 @@ from actors.commit import GroupCommitter
 from actors.entities import CourseEntity, StudentEntity, completion, progress_view
 from actors.loading import SingleFlight
 from actors.ops import Admit, Complete, Drop, Op, ReadProgress, ReloadCourse, SubmitQuiz
+from core.enrollments import CourseState, EnrollmentState
 from core.errors import Conflict, DependencyDown, DomainError, NotFound
 from core.events import EnrollmentData, make_event
 from core.logs import configure_logging
-from core.progress import percentage, score_quiz
+from core.progress import ProgressChange, percentage
+from core.quizzes import score_quiz
 from core.settings import Settings
 from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
 from storage.progress_cache import ProgressCache
-from storage.repositories.enrollment import (
-    CourseState,
-    EnrollmentRepository,
-    EnrollmentState,
-    ProgressChange,
-)
+from storage.repositories.enrollment import EnrollmentRepository
 from storage.telemetry import configure_tracing, context_from, tracer
 
 log = logging.getLogger(__name__)
