@@ -5,13 +5,14 @@ storage/repositories/progress.py."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy import ScalarSelect, Select, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.enrollments import CourseState, EnrollmentState
 from core.progress import CourseStructure
+from core.status import CourseStatus, EnrollmentStatus
 from storage.models.course import Course, CoursePrerequisite, Lesson, Module
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
 
@@ -78,6 +79,7 @@ class EnrollmentRepository:
             enrolled_count=course.enrolled_count,
             prerequisite_ids=tuple(prerequisites),
             structure=structure,
+            waitlist=course.waitlist,
         )
 
     async def course_of_lesson(self, lesson_id: int) -> int | None:
@@ -120,7 +122,7 @@ class EnrollmentRepository:
             select(Enrollment.course_id).where(
                 Enrollment.student_id == student_id,
                 Enrollment.course_id.in_(course_ids),
-                Enrollment.status == "completed",
+                Enrollment.status == EnrollmentStatus.COMPLETED,
             )
         )
         return set(rows)
@@ -138,7 +140,7 @@ class EnrollmentRepository:
             update(Course)
             .where(
                 Course.id == course_id,
-                Course.status == "published",
+                Course.status == CourseStatus.PUBLISHED,
                 (Course.enrollment_limit.is_(None))
                 | (Course.enrolled_count < Course.enrollment_limit),
             )
@@ -153,11 +155,18 @@ class EnrollmentRepository:
             .values(enrolled_count=Course.enrolled_count - 1)
         )
 
-    async def insert(self, student_id: int, course_id: int, at: datetime) -> Enrollment | None:
-        """The new pending enrollment, or None when the student already has one for the course."""
+    async def insert(
+        self,
+        student_id: int,
+        course_id: int,
+        at: datetime,
+        status: EnrollmentStatus = EnrollmentStatus.PENDING,
+    ) -> Enrollment | None:
+        """The new enrollment (pending, or waitlisted), or None when the student already has one
+        for the course."""
         statement = (
             insert(Enrollment)
-            .values(student_id=student_id, course_id=course_id, status="pending", enrolled_at=at)
+            .values(student_id=student_id, course_id=course_id, status=status, enrolled_at=at)
             .on_conflict_do_nothing(constraint="uq_enrollments_student_course")
             .returning(Enrollment)
         )
@@ -172,3 +181,47 @@ class EnrollmentRepository:
             .values(status=to_status, **values)
         )
         return result.rowcount == 1
+
+    # The waitlist: enrollments in status `waitlisted`, in the order they came (their ids, given
+    # one at a time in the course entity's turn).
+
+    def waitlisted(self, course_id: int) -> Select:
+        return select(Enrollment).where(
+            Enrollment.course_id == course_id, Enrollment.status == EnrollmentStatus.WAITLISTED
+        )
+
+    async def waiting(self, course_id: int) -> int:
+        count = select(func.count()).select_from(self.waitlisted(course_id).subquery())
+        return await self.session.scalar(count) or 0
+
+    async def position(self, course_id: int, enrollment_id: int) -> int:
+        """Where a waitlisted enrollment stands (1 is the head)."""
+        ahead = self.waitlisted(course_id).where(Enrollment.id <= enrollment_id)
+        return await self.session.scalar(select(func.count()).select_from(ahead.subquery())) or 0
+
+    async def promote_head(self, course_id: int, at: datetime) -> tuple[Enrollment, int] | None:
+        """The head of the waitlist takes a seat and becomes pending: it and the seats taken with
+        it, or None when nobody waits or no seat is left. The head's row stays locked until the
+        commit, so a drop of it at the same time waits and then finds it pending."""
+        head = await self.session.scalar(
+            self.waitlisted(course_id).order_by(Enrollment.id).limit(1).with_for_update()
+        )
+        if head is None:
+            return None
+        taken = await self.take_seat(course_id)
+        if taken is None:
+            return None
+        head.status, head.enrolled_at = EnrollmentStatus.PENDING, at
+        await self.session.flush()
+        return head, taken
+
+    async def waitlist_page(
+        self, course_id: int, page: int, page_size: int
+    ) -> tuple[list[Enrollment], int]:
+        """One page of the queue, head first, and its length."""
+        queue = self.waitlisted(course_id)
+        total = await self.session.scalar(select(func.count()).select_from(queue.subquery()))
+        rows = await self.session.scalars(
+            queue.order_by(Enrollment.id).offset((page - 1) * page_size).limit(page_size)
+        )
+        return list(rows), total or 0
