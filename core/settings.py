@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     shard_db_pool_size: int = 3
     entity_idle_seconds: float = 600.0
     shard_call_timeout_seconds: float = 10.0
+    # Attempts per quiz and enrollment: unlimited scored attempts would reveal the key.
+    quiz_max_attempts: int = Field(default=3, ge=1, le=100)
 
     # Outbox and consumers.
     outbox_poll_seconds: float = 0.5
