@@ -112,7 +112,7 @@ class CertificateActivities:
         await asyncio.to_thread(
             enqueue_certificate_pdf, self.settings, ref.certificate_id, task_token=token
         )
-        raise activity.CompleteAsyncError()
+        activity.raise_complete_async()
 
     @activity.defn(name="certificate.announce")
     async def announce(self, ref: CertificateRef) -> bool:
