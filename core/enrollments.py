@@ -162,9 +162,12 @@ class PageQuery(BaseModel):
 
 
 class QuizOutcome(BaseModel):
+    """The score of an attempt, never which answers were right (core/quizzes.py)."""
+
     score: int
     passed: bool
     attempt: int
+    attempts_left: int
     progress: ProgressView
 
 

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import update
 from temporalio import activity
 
+from core.status import EnrollmentStatus
 from storage.db import Database
 from storage.models.course import Course
 from storage.models.enrollment import Enrollment
@@ -54,7 +55,7 @@ class EnrollmentActivities:
     async def activate_enrollment(self, request: EnrollmentRequest) -> None:
         async with self.db.unit_of_work() as uow:
             await EnrollmentRepository(uow.session).set_status(
-                request.enrollment_id, ["pending"], "active"
+                request.enrollment_id, [EnrollmentStatus.PENDING], EnrollmentStatus.ACTIVE
             )
             await uow.commit()
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.courses import CatalogQuery
+from core.status import CourseStatus
 from storage.models.course import (
     Course,
     CoursePrerequisite,
@@ -35,7 +36,9 @@ class CourseRepository:
         self.session = session
 
     async def add(self, instructor_id: int, fields: dict[str, Any]) -> Course:
-        course = Course(instructor_id=instructor_id, status="draft", enrolled_count=0, **fields)
+        course = Course(
+            instructor_id=instructor_id, status=CourseStatus.DRAFT, enrolled_count=0, **fields
+        )
         self.session.add(course)
         await self.session.flush()
         return course
@@ -158,7 +161,7 @@ class CourseRepository:
 
     async def catalog(self, query: CatalogQuery) -> tuple[list[Course], int]:
         """Published courses matching the query, newest first, and how many match in all."""
-        filters = [Course.status == "published"]
+        filters = [Course.status == CourseStatus.PUBLISHED]
         if query.category:
             filters.append(Course.category == query.category)
         if query.level:

@@ -1,0 +1,49 @@
+"""The enrollment entity's rules without a server: attempts in flight count against the limit,
+and a committed change is applied as the group commit stored it."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from actors.entities.enrollment import StudentEntity, apply, quiz_attempt
+from core.enrollments import EnrollmentState
+from core.errors import Conflict
+from core.progress import CourseStructure, ProgressChange
+from core.quizzes import QuizResult
+
+COURSE = CourseStructure(course_id=1, modules={1: (10, 11)}, quizzes={11: {}})
+
+
+def enrollment(status: str = "active") -> EnrollmentState:
+    return EnrollmentState(7, 3, 1, status, datetime.now(UTC), None, None, None)
+
+
+def test_attempts_in_flight_count_against_the_limit() -> None:
+    student, state = StudentEntity(3), enrollment()
+    state.attempts[11] = 1
+    student.pending_attempts[(state.id, 11)] = 1
+    assert student.attempt_number(state, 11, 3) == 3
+    student.pending_attempts[(state.id, 11)] = 2
+    with pytest.raises(Conflict):
+        student.attempt_number(state, 11, 3)
+
+
+def test_a_passed_quiz_completes_its_lesson_and_a_failed_one_only_records() -> None:
+    state = enrollment()
+    passed, events = quiz_attempt(state, COURSE, {10}, (11, 1, (0,)), QuizResult(100, True))
+    assert passed.lesson_id == 11 and passed.completed_course and passed.quiz["passed"]
+    assert [e.type for e in events] == [
+        "progress.updated",
+        "progress.module_completed",
+        "enrollment.completed",
+    ]
+    failed, events = quiz_attempt(state, COURSE, {10}, (11, 2, (1,)), QuizResult(0, False))
+    assert failed.lesson_id is None and failed.percentage == 50.0 and events == []
+
+
+def test_applying_a_finishing_change_completes_only_an_active_enrollment() -> None:
+    at = datetime.now(UTC)
+    for status, expected in (("active", "completed"), ("pending", "pending")):
+        state = enrollment(status)
+        apply(state, ProgressChange(7, 3, at, 100.0, lesson_id=11, completed_course=True))
+        assert state.status == expected and 11 in state.completed
