@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
+from core.pages import Page, PageQuery
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "publishing", "published", "archived"]
@@ -125,19 +126,13 @@ class CourseView(BaseModel):
     modules: list[ModuleView] | None = None
 
 
-class CoursePage(BaseModel):
-    items: list[CourseView]
-    page: int
-    page_size: int
-    total: int
+CoursePage = Page[CourseView]
 
 
-class CatalogQuery(BaseModel):
+class CatalogQuery(PageQuery):
     category: str | None = Field(default=None, max_length=100)
     q: str | None = Field(default=None, max_length=200)
     level: Level | None = None
-    page: int = Field(default=1, ge=1, le=10_000)
-    page_size: int = Field(default=20, ge=1, le=100)
 
 
 class MaterialView(BaseModel):

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.pages import Page
 from core.progress import ProgressView
 
 EnrollmentStatus = Literal["pending", "active", "completed", "dropped"]
@@ -33,8 +34,7 @@ class EnrollmentView(BaseModel):
     progress: ProgressView | None = None
 
 
-class EnrollmentList(BaseModel):
-    items: list[EnrollmentView]
+EnrollmentList = Page[EnrollmentView]
 
 
 class EnrollmentAccepted(BaseModel):

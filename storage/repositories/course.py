@@ -172,7 +172,7 @@ class CourseRepository:
             select(Course)
             .where(*filters)
             .order_by(Course.published_at.desc(), Course.id.desc())
-            .offset((query.page - 1) * query.page_size)
-            .limit(query.page_size)
+            .offset(query.offset)
+            .limit(query.limit)
         )
         return list(rows), total or 0

@@ -157,6 +157,21 @@ class EnrollmentRepository:
             states.append(state)
         return states
 
+    async def for_student(
+        self, student_id: int, offset: int, limit: int
+    ) -> tuple[list[Enrollment], int]:
+        """One page of the student's enrollments, newest first, and how many there are."""
+        where = Enrollment.student_id == student_id
+        total = await self.session.scalar(select(func.count()).select_from(Enrollment).where(where))
+        rows = await self.session.scalars(
+            select(Enrollment)
+            .where(where)
+            .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return list(rows), total or 0
+
     async def completed_courses(self, student_id: int, course_ids: Sequence[int]) -> set[int]:
         rows = await self.session.scalars(
             select(Enrollment.course_id).where(
