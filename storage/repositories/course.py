@@ -24,7 +24,8 @@ SEARCH_DOCUMENT = text(
       setweight(to_tsvector('english', c.title), 'A') ||
       setweight(to_tsvector('english', c.category || ' ' || c.description), 'B') ||
       setweight(to_tsvector('english', coalesce((
-        SELECT string_agg(l.title, ' ') FROM lessons l WHERE l.course_id = c.id), '')), 'C')
+        SELECT string_agg(l.title, ' ') FROM lessons l
+        WHERE l.course_id = c.id AND l.deleted_at IS NULL), '')), 'C')
     WHERE c.id = :course_id
     """
 )
@@ -79,18 +80,24 @@ class CourseRepository:
 
     async def modules(self, course_id: int) -> list[Module]:
         rows = await self.session.scalars(
-            select(Module).where(Module.course_id == course_id).order_by(Module.position, Module.id)
+            select(Module)
+            .where(Module.course_id == course_id, Module.deleted_at.is_(None))
+            .order_by(Module.position, Module.id)
         )
         return list(rows)
 
     async def lessons(self, course_id: int) -> list[Lesson]:
         rows = await self.session.scalars(
-            select(Lesson).where(Lesson.course_id == course_id).order_by(Lesson.position, Lesson.id)
+            select(Lesson)
+            .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
+            .order_by(Lesson.position, Lesson.id)
         )
         return list(rows)
 
     async def get_module(self, course_id: int, module_id: int) -> Module | None:
-        statement = select(Module).where(Module.id == module_id, Module.course_id == course_id)
+        statement = select(Module).where(
+            Module.id == module_id, Module.course_id == course_id, Module.deleted_at.is_(None)
+        )
         return (await self.session.scalars(statement)).one_or_none()
 
     async def next_position(self, model: type[Module] | type[Lesson], **where: int) -> int:

@@ -93,13 +93,13 @@ class EnrollmentRepository:
             return None
         modules = await self.session.scalars(
             select(Module.id)
-            .where(Module.course_id == course_id)
+            .where(Module.course_id == course_id, Module.deleted_at.is_(None))
             .order_by(Module.position, Module.id)
         )
         lessons = (
             await self.session.execute(
                 select(Lesson.id, Lesson.module_id, Lesson.quiz)
-                .where(Lesson.course_id == course_id)
+                .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
                 .order_by(Lesson.position, Lesson.id)
             )
         ).all()
@@ -123,7 +123,9 @@ class EnrollmentRepository:
         )
 
     async def course_of_lesson(self, lesson_id: int) -> int | None:
-        return await self.session.scalar(select(Lesson.course_id).where(Lesson.id == lesson_id))
+        return await self.session.scalar(
+            select(Lesson.course_id).where(Lesson.id == lesson_id, Lesson.deleted_at.is_(None))
+        )
 
     async def enrollments(
         self, student_id: int, course_id: int | None = None
