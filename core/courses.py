@@ -93,6 +93,32 @@ class LessonCreate(BaseModel):
         return self
 
 
+class LessonUpdate(BaseModel):
+    """A partial lesson edit; a lesson keeps its kind (a quiz stays a quiz)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, max_length=200_000)
+    duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
+    position: int | None = Position
+    quiz: QuizSpec | None = None
+
+
+class OrderRequest(BaseModel):
+    """Every live module (or every live lesson of a module), in their new order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] = Field(min_length=1, max_length=1_000)
+
+    @model_validator(mode="after")
+    def distinct(self) -> "OrderRequest":
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("ids must not repeat")
+        return self
+
+
 class LessonView(BaseModel):
     id: int
     title: str
@@ -123,6 +149,7 @@ class CourseView(BaseModel):
     publish_error: str | None = None
     published_at: datetime | None
     created_at: datetime
+    structure_version: int = 1
     modules: list[ModuleView] | None = None
 
 

@@ -39,6 +39,7 @@ from serve.courses import Courses, MaterialsService
 from serve.enrollments import Enrollments
 from serve.notifications import Notifications
 from serve.resources import Resources
+from serve.revisions import Revisions
 from serve.roster import Roster
 from serve.users import Users
 
@@ -68,6 +69,7 @@ def services(resources: Resources) -> dict[str, Any]:
         "analytics": Analytics(resources),
         "certificates": Certificates(resources),
         "roster": Roster(resources),
+        "structure": Revisions(resources),
     }
 
 

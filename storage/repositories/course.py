@@ -121,6 +121,51 @@ class CourseRepository:
         await self.session.flush()
         return lesson
 
+    async def get_lesson(self, course_id: int, module_id: int, lesson_id: int) -> Lesson | None:
+        statement = select(Lesson).where(
+            Lesson.id == lesson_id,
+            Lesson.module_id == module_id,
+            Lesson.course_id == course_id,
+            Lesson.deleted_at.is_(None),
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def remove_lesson(self, lesson_id: int) -> None:
+        """Marked, not deleted: its completions and quiz attempts stay, and stop counting."""
+        await self.session.execute(
+            update(Lesson).where(Lesson.id == lesson_id).values(deleted_at=datetime.now(UTC))
+        )
+
+    async def remove_module(self, module_id: int) -> None:
+        """The module and its lessons are marked removed (see `remove_lesson`)."""
+        now = datetime.now(UTC)
+        await self.session.execute(
+            update(Lesson)
+            .where(Lesson.module_id == module_id, Lesson.deleted_at.is_(None))
+            .values(deleted_at=now)
+        )
+        await self.session.execute(
+            update(Module).where(Module.id == module_id).values(deleted_at=now)
+        )
+
+    async def reorder(self, rows: Sequence[Module] | Sequence[Lesson], ids: Sequence[int]) -> bool:
+        """Positions 0.. in the order of `ids`, which must name exactly `rows`; False if not."""
+        by_id = {row.id: row for row in rows}
+        if set(ids) != set(by_id) or len(ids) != len(by_id):
+            return False
+        for position, row_id in enumerate(ids):
+            by_id[row_id].position = position
+        await self.session.flush()
+        return True
+
+    async def next_structure_version(self, course_id: int) -> int:
+        return await self.session.scalar(
+            update(Course)
+            .where(Course.id == course_id)
+            .values(structure_version=Course.structure_version + 1, updated_at=datetime.now(UTC))
+            .returning(Course.structure_version)
+        )
+
     async def add_material(self, course_id: int, fields: dict[str, Any]) -> Material:
         material = Material(course_id=course_id, **fields)
         self.session.add(material)

@@ -233,6 +233,34 @@ class EnrollmentRepository:
         return result.rowcount == 1
 
 
+# Percentages over the course's live lessons, as `core.progress.percentage` computes them:
+# completions of removed lessons stay in their table and do not count.
+RECOMPUTE_PERCENTAGES = text(
+    """
+    WITH live AS (
+        SELECT id FROM lessons WHERE course_id = :course_id AND deleted_at IS NULL
+    ), done AS (
+        SELECT lc.enrollment_id, count(*) AS n FROM lesson_completions lc
+        JOIN enrollments e ON e.id = lc.enrollment_id AND e.course_id = :course_id
+        WHERE lc.lesson_id IN (SELECT id FROM live)
+        GROUP BY lc.enrollment_id
+    )
+    UPDATE enrollments AS e SET completion_percentage = CASE
+        WHEN (SELECT count(*) FROM live) = 0 THEN 0
+        ELSE CAST(round(100.0 * coalesce(done.n, 0) / (SELECT count(*) FROM live), 2) AS FLOAT8)
+    END
+    FROM enrollments AS x LEFT JOIN done ON done.enrollment_id = x.id
+    WHERE e.id = x.id AND x.course_id = :course_id
+    RETURNING e.id
+    """
+)
+
+
+async def recompute_percentages(session: AsyncSession, course_id: int) -> list[int]:
+    """Every enrollment's percentage over the course's current structure; their ids."""
+    return list(await session.scalars(RECOMPUTE_PERCENTAGES, {"course_id": course_id}))
+
+
 # A group commit is one statement, so on an autocommit connection it is one round trip and one
 # transaction: completions, quiz attempts, the enrollments' progress and the outbox rows are
 # stored together or not at all. Each table's rows travel as one array per column.
