@@ -45,6 +45,9 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
     certificate's email is the certificate workflow's own step)."""
     data, kind = event.data, event.type
     email: dict[str, str] | None = None
+    if kind == "user.deleted":  # an erased user's notifications go with their personal data
+        await NotificationRepository(session).delete_for_user(data["user_id"])
+        return
     if kind == "enrollment.created":
         course = required(await session.get(Course, data["course_id"]), "the course")
         notice = NewNotification(
@@ -149,7 +152,12 @@ async def issue_certificate(
 
 _temporal: Client | None = None
 
-NOTIFIED = {"enrollment.created", "progress.module_completed", "certificate.issued"}
+NOTIFIED = {
+    "enrollment.created",
+    "progress.module_completed",
+    "certificate.issued",
+    "user.deleted",
+}
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,7 @@ class Subscription:
 
 CONSUMERS: dict[str, Subscription] = {
     "notification-consumer": Subscription(
-        ["enrollment.events", "progress.events"], notify, frozenset(NOTIFIED)
+        ["enrollment.events", "progress.events", "user.events"], notify, frozenset(NOTIFIED)
     ),
     "analytics-consumer": Subscription(["enrollment.events"], count, frozenset(COUNTERS)),
     "content-consumer": Subscription(["course.events"], reindex, frozenset({"course.updated"})),

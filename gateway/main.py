@@ -38,6 +38,7 @@ from serve.certificates import Certificates
 from serve.courses import Courses, MaterialsService
 from serve.enrollments import Enrollments
 from serve.notifications import Notifications
+from serve.privacy import DataRights
 from serve.resources import Resources
 from serve.revisions import Revisions
 from serve.roster import Roster
@@ -70,6 +71,7 @@ def services(resources: Resources) -> dict[str, Any]:
         "certificates": Certificates(resources),
         "roster": Roster(resources),
         "structure": Revisions(resources),
+        "data_rights": DataRights(resources),
     }
 
 
