@@ -16,7 +16,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from actors.pool import ensure_actors
+from actors.ensure import ensure_actors_elsewhere
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
@@ -82,7 +82,7 @@ class Gateway:
         configure_logging(settings.log_level)
         # `smartcourse up` creates the actors before deploying; a Serve config deployment
         # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
-        ensure_actors(settings)
+        ensure_actors_elsewhere(settings)
         resources = Resources.open(settings)
         install(
             GatewayContext(settings=settings, services=services(resources), materials=materials)
@@ -93,8 +93,14 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
     """Bind the materials deployment and the ingress into one application."""
     settings: Settings = (args or {}).get("settings") or get_settings()
     ongoing = settings.serve_max_ongoing_requests
+    # Uploads are rare: the materials deployment scales from zero, so its process costs
+    # nothing while nobody uploads.
     materials = MaterialsService.options(
-        num_replicas=settings.service_replicas,
+        autoscaling_config={
+            "min_replicas": 0,
+            "max_replicas": settings.service_replicas,
+            "target_ongoing_requests": 4,
+        },
         max_ongoing_requests=ongoing,
         ray_actor_options={"num_cpus": settings.replica_cpus},
     ).bind(settings)

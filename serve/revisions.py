@@ -13,7 +13,7 @@ stays completed and keeps the certificate.
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from actors.pool import reload_course
+from actors.shards import reload_course
 from core.courses import (
     LessonCreate,
     LessonUpdate,
