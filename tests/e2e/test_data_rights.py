@@ -10,9 +10,8 @@ from storage.models.enrollment import Notification
 from storage.models.outbox import OutboxEvent
 from tests.conftest import System
 from tests.e2e.accounts import PASSWORD, account, sign_up
-from tests.e2e.catalog import QUIZ, lesson_ids, poll, published_course
+from tests.e2e.catalog import QUIZ, enrolled, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
-from tests.e2e.test_roster import enrolled
 
 
 async def test_export_holds_everything_about_the_user(

@@ -15,9 +15,8 @@ from storage.models.enrollment import Enrollment, LessonCompletion
 from storage.models.outbox import OutboxEvent
 from tests.conftest import System
 from tests.e2e.accounts import Account, account, many_accounts
-from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_course
+from tests.e2e.catalog import active_enrollment, enrolled, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
-from tests.e2e.test_roster import enrolled
 
 
 async def course_of(client: httpx.AsyncClient, owner: Account, course_id: int) -> dict:

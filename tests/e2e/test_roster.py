@@ -9,21 +9,8 @@ import pytest
 
 from tests.conftest import System
 from tests.e2e.accounts import Account, account, many_accounts
-from tests.e2e.catalog import active_enrollment, poll, published_course
+from tests.e2e.catalog import enrolled, published_course
 from tests.e2e.test_gateway import assert_envelope
-
-
-async def enrolled(client: httpx.AsyncClient, student: Account, course_id: int) -> dict:
-    """The student's active enrollment; a shard may still answer `publishing` for a moment
-    after the course view says `published` (the entity reloads in the workflow's next step)."""
-
-    async def admitted() -> bool:
-        body = {"course_id": course_id}
-        answer = await client.post("/enrollments", json=body, headers=student.headers)
-        return answer.status_code in (200, 202)
-
-    await poll(admitted)
-    return await active_enrollment(client, student, course_id)
 
 
 @pytest.fixture(scope="module")
