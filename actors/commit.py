@@ -50,6 +50,7 @@ class GroupCommitter:
     def __init__(self, db: Database, on_committed: Committed, tags: dict[str, str]) -> None:
         self.db, self.on_committed, self.tags = db, on_committed, tags
         self.queue: list[Pending] = []
+        self.writing: list[Pending] = []
         self.flushing: asyncio.Task | None = None
 
     @property
@@ -63,9 +64,17 @@ class GroupCommitter:
             self.flushing = asyncio.create_task(self.drain())
         await done
 
+    async def settled(self) -> None:
+        """Returns once every change submitted so far is durable or refused (later ones are not
+        waited for, so a steady load cannot hold the caller up)."""
+        waiting = [item.done for item in (*self.writing, *self.queue)]
+        if waiting:
+            await asyncio.wait(waiting)
+
     async def drain(self) -> None:
         while self.queue:
             batch, self.queue = self.queue, []
+            self.writing = batch
             started, started_ns = time.perf_counter(), time.time_ns()
             try:
                 await self.write(batch)

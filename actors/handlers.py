@@ -45,6 +45,9 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
     certificate's email is the certificate workflow's own step)."""
     data, kind = event.data, event.type
     email: dict[str, str] | None = None
+    if kind == "user.deleted":  # an erased user's notifications go with their personal data
+        await NotificationRepository(session).delete_for_user(data["user_id"])
+        return
     if kind == "enrollment.created":
         course = required(await session.get(Course, data["course_id"]), "the course")
         notice = NewNotification(
@@ -163,6 +166,7 @@ NOTIFIED = {
     "enrollment.waitlist_admitted",
     "progress.module_completed",
     "certificate.issued",
+    "user.deleted",
 }
 
 
@@ -176,7 +180,7 @@ class Subscription:
 
 CONSUMERS: dict[str, Subscription] = {
     "notification-consumer": Subscription(
-        ["enrollment.events", "progress.events"], notify, frozenset(NOTIFIED)
+        ["enrollment.events", "progress.events", "user.events"], notify, frozenset(NOTIFIED)
     ),
     "analytics-consumer": Subscription(["enrollment.events"], count, frozenset(COUNTERS)),
     "content-consumer": Subscription(["course.events"], reindex, frozenset({"course.updated"})),

@@ -131,8 +131,21 @@ class Shard:
         return await handler(op)
 
     async def reload_course(self, op: ReloadCourse) -> None:
-        self.courses.pop(op.course_id, None)
-        self.structures.pop(op.course_id, None)
+        """Forget the course (its structure may have been revised) and answer once every change
+        computed over the old structure is durable: the caller then recomputes percentages in
+        PostgreSQL, and no late commit of an old percentage can overwrite them."""
+        self.forget_course(op.course_id)
+        loading = self.loads.inflight.get(("course", op.course_id))
+        if loading is not None:  # a read that began before the revision committed
+            await asyncio.wait([loading])
+            self.forget_course(op.course_id)
+        await self.committer.settled()
+
+    def forget_course(self, course_id: int) -> None:
+        self.courses.pop(course_id, None)
+        self.structures.pop(course_id, None)
+        for lesson_id in [k for k, v in self.lesson_course.items() if v == course_id]:
+            del self.lesson_course[lesson_id]
 
     # Activation -----------------------------------------------------------------------------
 
@@ -215,7 +228,10 @@ class Shard:
             )
         student = await self.student(student_id)
         enrollment = await self.active_enrollment(student, course_id)
-        return student, enrollment, (await self.course_state(course_id)).structure
+        structure = (await self.course_state(course_id)).structure
+        if structure.module_of(lesson_id) is None:  # removed from the course by a revision
+            raise NotFound("Lesson not found")
+        return student, enrollment, structure
 
     async def lesson_of(self, lesson_id: int) -> int:
         async with self.db.unit_of_work() as uow:

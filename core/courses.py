@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
+from core.pages import Page, PageQuery
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "publishing", "published", "archived"]
@@ -95,6 +96,32 @@ class LessonCreate(BaseModel):
         return self
 
 
+class LessonUpdate(BaseModel):
+    """A partial lesson edit; a lesson keeps its kind (a quiz stays a quiz)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, max_length=200_000)
+    duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
+    position: int | None = Position
+    quiz: QuizSpec | None = None
+
+
+class OrderRequest(BaseModel):
+    """Every live module (or every live lesson of a module), in their new order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] = Field(min_length=1, max_length=1_000)
+
+    @model_validator(mode="after")
+    def distinct(self) -> "OrderRequest":
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("ids must not repeat")
+        return self
+
+
 class LessonView(BaseModel):
     id: int
     title: str
@@ -126,22 +153,17 @@ class CourseView(BaseModel):
     publish_error: str | None = None
     published_at: datetime | None
     created_at: datetime
+    structure_version: int = 1
     modules: list[ModuleView] | None = None
 
 
-class CoursePage(BaseModel):
-    items: list[CourseView]
-    page: int
-    page_size: int
-    total: int
+CoursePage = Page[CourseView]
 
 
-class CatalogQuery(BaseModel):
+class CatalogQuery(PageQuery):
     category: str | None = Field(default=None, max_length=100)
     q: str | None = Field(default=None, max_length=200)
     level: Level | None = None
-    page: int = Field(default=1, ge=1, le=10_000)
-    page_size: int = Field(default=20, ge=1, le=100)
 
 
 class MaterialView(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import Conflict
+from core.pages import Page
 from core.progress import CourseStructure, ProgressView
 from core.status import CourseStatus, EnrollmentStatus
 
@@ -130,8 +131,7 @@ class EnrollmentView(BaseModel):
     progress: ProgressView | None = None
 
 
-class EnrollmentList(BaseModel):
-    items: list[EnrollmentView]
+EnrollmentList = Page[EnrollmentView]
 
 
 class EnrollmentAccepted(BaseModel):

@@ -41,6 +41,29 @@ class CourseData(BaseModel):
     category: str | None = None
 
 
+class CourseChange(BaseModel):
+    """What a revision did: `action` is one of module_added, module_edited, module_deleted,
+    modules_reordered, lesson_added, lesson_edited, lesson_deleted, lessons_reordered, or
+    details_edited (with the changed `fields`)."""
+
+    action: str
+    module_id: int | None = None
+    lesson_id: int | None = None
+    ids: list[int] | None = None
+    fields: list[str] | None = None
+
+
+class CourseUpdatedData(CourseData):
+    structure_version: int | None = None
+    change: CourseChange | None = None
+
+
+class UserDeletedData(BaseModel):
+    """Ids only: the user's personal data is gone; consumers drop what they hold of it."""
+
+    user_id: int
+
+
 class EnrollmentData(BaseModel):
     enrollment_id: int
     student_id: int
@@ -68,9 +91,10 @@ class CertificateIssuedData(EnrollmentData):
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "user.registered": UserRegisteredData,
     "user.verified": UserVerifiedData,
+    "user.deleted": UserDeletedData,
     "course.created": CourseData,
     "course.published": CourseData,
-    "course.updated": CourseData,
+    "course.updated": CourseUpdatedData,
     "course.archived": CourseData,
     "enrollment.created": EnrollmentData,
     "enrollment.completed": EnrollmentCompletedData,

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     request_body_max_bytes: int = 1024 * 1024
     material_max_bytes: int = 50 * 1024 * 1024
     page_size_max: int = 100
+    # The gradebook CSV reads a course in keyset pages of this many enrollments: memory stays
+    # flat whatever the course's size.
+    gradebook_page_rows: int = 1000
 
     # Cache TTLs (seed 6.2).
     session_ttl_seconds: int = 24 * 3600

@@ -23,13 +23,25 @@ from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
-from gateway.routes import analytics, auth, certificates, courses, enrollments, ops, users
+from gateway.routes import (
+    analytics,
+    auth,
+    certificates,
+    courses,
+    enrollments,
+    ops,
+    roster,
+    users,
+)
 from serve.analytics import Analytics
 from serve.certificates import Certificates
 from serve.courses import Courses, MaterialsService
 from serve.enrollments import Enrollments
 from serve.notifications import Notifications
+from serve.privacy import DataRights
 from serve.resources import Resources
+from serve.revisions import Revisions
+from serve.roster import Roster
 from serve.users import Users
 
 app = FastAPI(
@@ -44,7 +56,7 @@ app.add_middleware(
     upload_max_bytes=get_settings().material_max_bytes,
 )
 app.add_middleware(RequestContextMiddleware)
-for module in (ops, auth, users, courses, enrollments, certificates, analytics):
+for module in (ops, auth, users, courses, roster, enrollments, certificates, analytics):
     app.include_router(module.router)
 
 
@@ -57,6 +69,9 @@ def services(resources: Resources) -> dict[str, Any]:
         "notifications": Notifications(resources),
         "analytics": Analytics(resources),
         "certificates": Certificates(resources),
+        "roster": Roster(resources),
+        "structure": Revisions(resources),
+        "data_rights": DataRights(resources),
     }
 
 

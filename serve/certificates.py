@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 from core.certificates import normalize_code
 from core.errors import Conflict, DependencyDown, NotFound
 from core.identity import Principal
+from core.pages import PageQuery, page_of
 from serve.resources import Resources
 from storage.health import s3_client
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
@@ -70,6 +71,13 @@ class Certificates:
         if not (principal.is_admin or principal.user_id in readers):
             raise NotFound("No such certificate")
         return self.view(access.certificate)
+
+    async def mine(self, principal: Principal, query: PageQuery) -> dict:
+        async with self._db.unit_of_work() as uow:
+            rows, total = await CertificateRepository(uow.session).for_student(
+                principal.user_id, query.offset, query.limit
+            )
+        return page_of(query, [self.view(row) for row in rows], total)
 
     def view(self, certificate: CertificateRecord) -> dict[str, Any]:
         pdf_url = None

@@ -21,10 +21,7 @@ from core.courses import (
     CourseCreate,
     CourseUpdate,
     CourseView,
-    LessonCreate,
     LessonView,
-    ModuleCreate,
-    ModuleUpdate,
     ModuleView,
     WorkflowAccepted,
     check_manageable,
@@ -32,7 +29,7 @@ from core.courses import (
 )
 from core.enrollments import PageQuery, WaitlistEntry, WaitlistPage
 from core.errors import Conflict, DependencyDown, Forbidden, NotFound, ValidationFailed
-from core.events import CourseData, make_event
+from core.events import CourseChange, CourseData, CourseUpdatedData, make_event
 from core.identity import Principal, Role
 from core.logs import configure_logging
 from core.materials import accept_material
@@ -190,11 +187,12 @@ class Courses:
             for name, value in changes.items():
                 setattr(course, name, value)
             await repo.touch(course_id)
-            data = CourseData(
+            data = CourseUpdatedData(
                 course_id=course.id,
                 instructor_id=course.instructor_id,
                 title=course.title,
                 category=course.category,
+                change=CourseChange(action="details_edited", fields=sorted(changes)),
             )
             uow.emit(make_event("course.updated", str(course.id), data, source="courses"))
             await uow.commit()
@@ -229,55 +227,6 @@ class Courses:
         ]
         page = WaitlistPage(items=items, page=query.page, page_size=query.page_size, total=total)
         return page.model_dump(mode="json")
-
-    async def draft(self, uow: UnitOfWork, principal: Principal, course_id: int) -> Course:
-        course = await self.manageable(uow, principal, course_id)
-        if course.status != "draft":
-            raise Conflict(
-                f"Modules and lessons change only in a draft; the course is {course.status}"
-            )
-        return course
-
-    async def add_module(
-        self, principal: Principal, course_id: int, body: ModuleCreate
-    ) -> dict[str, Any]:
-        async with self.db.unit_of_work() as uow:
-            await self.draft(uow, principal, course_id)
-            module = await CourseRepository(uow.session).add_module(
-                course_id, body.title, body.position
-            )
-            await uow.commit()
-            return module_view(module, [])
-
-    async def update_module(
-        self, principal: Principal, course_id: int, module_id: int, body: ModuleUpdate
-    ) -> dict[str, Any]:
-        async with self.db.unit_of_work() as uow:
-            await self.draft(uow, principal, course_id)
-            repo = CourseRepository(uow.session)
-            module = await repo.get_module(course_id, module_id)
-            if module is None:
-                raise NotFound("Module not found")
-            for name, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-                setattr(module, name, value)
-            await uow.commit()
-            return module_view(module, await repo.lessons(course_id))
-
-    async def add_lesson(
-        self, principal: Principal, course_id: int, module_id: int, body: LessonCreate
-    ) -> dict[str, Any]:
-        async with self.db.unit_of_work() as uow:
-            await self.draft(uow, principal, course_id)
-            repo = CourseRepository(uow.session)
-            module = await repo.get_module(course_id, module_id)
-            if module is None:
-                raise NotFound("Module not found")
-            fields = body.model_dump(exclude={"quiz"})
-            fields["quiz"] = body.quiz.model_dump() if body.quiz else None
-            lesson = await repo.add_lesson(module, fields)
-            await uow.commit()
-            view = LessonView.model_validate(lesson, from_attributes=True).model_dump(mode="json")
-            return view | {"module_id": module.id, "content": lesson.content}
 
     async def add_material(
         self, principal: Principal, course_id: int, filename: str | None, data: bytes

@@ -8,7 +8,6 @@ the student's shard directly (DESIGN.md: no extra hop on the hot path).
 import logging
 from typing import Any
 
-from sqlalchemy import select
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -16,11 +15,13 @@ from actors.ops import Admit, Drop, FillSeats, ReadProgress
 from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown, Forbidden, NotFound
 from core.identity import Principal, Role
+from core.pages import PageQuery, page_of
 from core.status import EnrollmentStatus
 from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
 from storage.models.enrollment import Enrollment
 from storage.progress_cache import ProgressCache
+from storage.repositories.enrollment import EnrollmentRepository
 from workflows.inputs import EnrollmentRequest
 
 log = logging.getLogger(__name__)
@@ -110,12 +111,10 @@ class Enrollments:
             return cached
         return (await self.get(principal, enrollment_id))["progress"]
 
-    async def my_courses(self, principal: Principal) -> dict[str, Any]:
+    async def my_courses(self, principal: Principal, query: PageQuery) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
-            rows = await uow.session.scalars(
-                select(Enrollment)
-                .where(Enrollment.student_id == principal.user_id)
-                .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+            rows, total = await EnrollmentRepository(uow.session).for_student(
+                principal.user_id, query.offset, query.limit
             )
             items = [
                 {
@@ -129,7 +128,7 @@ class Enrollments:
                 }
                 for row in rows
             ]
-        return {"items": items}
+        return page_of(query, items, total)
 
     async def drop(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
         enrollment = await self.owned(principal, enrollment_id)

@@ -4,20 +4,22 @@ from typing import Any
 
 from core.errors import NotFound
 from core.identity import Principal
+from core.pages import PageQuery, page_of
 from serve.resources import Resources
 from storage.repositories.notification import NotificationRepository
-
-PAGE = 100
 
 
 class Notifications:
     def __init__(self, resources: Resources) -> None:
         self.db = resources.db
 
-    async def list(self, principal: Principal, unread_only: bool) -> dict[str, Any]:
+    async def list(
+        self, principal: Principal, unread_only: bool, query: PageQuery
+    ) -> dict[str, Any]:
+        """One page of the caller's notifications, with how many are unread in all."""
         async with self.db.unit_of_work() as uow:
-            rows = await NotificationRepository(uow.session).for_user(
-                principal.user_id, unread_only=unread_only, limit=PAGE
+            found = await NotificationRepository(uow.session).for_user(
+                principal.user_id, unread_only=unread_only, offset=query.offset, limit=query.limit
             )
         items = [
             {
@@ -28,9 +30,9 @@ class Notifications:
                 "read": row.read,
                 "created_at": row.created_at,
             }
-            for row in rows
+            for row in found.rows
         ]
-        return {"items": items}
+        return page_of(query, items, found.total, unread=found.unread)
 
     async def mark_read(self, principal: Principal, notification_id: int) -> None:
         async with self.db.unit_of_work() as uow:

@@ -31,3 +31,12 @@ class ProgressCache:
                 await pipe.execute()
         except REDIS_ERRORS as error:
             fail_open("progress_cache", error)
+
+    async def forget(self, enrollment_ids: list[int], batch: int = 1000) -> None:
+        """Drop snapshots (a revised course's percentages changed); fail open like a miss."""
+        try:
+            for start in range(0, len(enrollment_ids), batch):
+                keys = [progress_key(x) for x in enrollment_ids[start : start + batch]]
+                await self._redis.delete(*keys)
+        except REDIS_ERRORS as error:
+            fail_open("progress_cache", error)

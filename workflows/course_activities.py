@@ -36,6 +36,45 @@ def course_event(kind: str, course: Course):
     return make_event(f"course.{kind}", str(course.id), data, source="courses")
 
 
+async def course_structure(db: Database, course_id: int) -> list[dict]:
+    """The live modules in order, each with its live lessons (title, kind, quiz, content)."""
+    async with db.unit_of_work() as uow:
+        repo = CourseRepository(uow.session)
+        modules = await repo.modules(course_id)
+        lessons = await repo.lessons(course_id)
+    return [
+        {
+            "title": module.title,
+            "lessons": [
+                {"title": x.title, "kind": x.kind, "quiz": x.quiz, "content": x.content}
+                for x in lessons
+                if x.module_id == module.id
+            ],
+        }
+        for module in modules
+    ]
+
+
+async def index_content(db: Database, content: ContentStore, course_id: int) -> int:
+    """Replace the course's chunks in the content store with those of its lessons and
+    materials as they are now (publishing, and every revision of a live course)."""
+    documents = []
+    for module in await course_structure(db, course_id):
+        for lesson in module["lessons"]:
+            for n, text in enumerate(chunk_text(lesson["content"] or "")):
+                documents.append(
+                    {"source": "lesson", "title": lesson["title"], "n": n, "text": text}
+                )
+    async with db.unit_of_work() as uow:
+        materials = await CourseRepository(uow.session).materials(course_id)
+    for material in materials:
+        for n, text in enumerate(chunk_text(material.text or "")):
+            documents.append(
+                {"source": "material", "title": material.filename, "n": n, "text": text}
+            )
+    return await content.replace_course(course_id, documents)
+
+
 class CourseActivities:
     """`course_changed` tells the running system (course entities, caches) to reload a course."""
 
@@ -57,21 +96,7 @@ class CourseActivities:
         ]
 
     async def structure(self, course_id: int) -> list[dict]:
-        async with self.db.unit_of_work() as uow:
-            repo = CourseRepository(uow.session)
-            modules = await repo.modules(course_id)
-            lessons = await repo.lessons(course_id)
-        return [
-            {
-                "title": module.title,
-                "lessons": [
-                    {"title": x.title, "kind": x.kind, "quiz": x.quiz, "content": x.content}
-                    for x in lessons
-                    if x.module_id == module.id
-                ],
-            }
-            for module in modules
-        ]
+        return await course_structure(self.db, course_id)
 
     @activity.defn(name="validate_course")
     async def validate_course(self, request: CourseRequest) -> None:
@@ -86,21 +111,7 @@ class CourseActivities:
 
     @activity.defn(name="process_content")
     async def process_content(self, request: CourseRequest) -> int:
-        documents = []
-        for module in await self.structure(request.course_id):
-            for lesson in module["lessons"]:
-                for n, text in enumerate(chunk_text(lesson["content"] or "")):
-                    documents.append(
-                        {"source": "lesson", "title": lesson["title"], "n": n, "text": text}
-                    )
-        async with self.db.unit_of_work() as uow:
-            materials = await CourseRepository(uow.session).materials(request.course_id)
-        for material in materials:
-            for n, text in enumerate(chunk_text(material.text or "")):
-                documents.append(
-                    {"source": "material", "title": material.filename, "n": n, "text": text}
-                )
-        return await self.content.replace_course(request.course_id, documents)
+        return await index_content(self.db, self.content, request.course_id)
 
     @activity.defn(name="update_search_index")
     async def update_search_index(self, request: CourseRequest) -> None:

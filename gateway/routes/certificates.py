@@ -4,10 +4,11 @@ GET /certificates/verify/{code}."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from core.identity import Principal
+from core.pages import Page, PageQuery
 from gateway.auth import client_ip, current_principal, rate_limit
 from gateway.context import GatewayContext, context
 from serve.certificates import VerificationLookup
@@ -52,6 +53,16 @@ async def request_certificate(
     ctx: GatewayContext = Depends(context),
 ) -> dict:
     return await ctx.services["certificates"].request_certificate(principal, enrollment_id)
+
+
+@router.get("/certificates", response_model=Page[CertificateView])
+async def my_certificates(
+    query: Annotated[PageQuery, Query()],
+    principal: Principal = Depends(current_principal),
+    ctx: GatewayContext = Depends(context),
+) -> dict:
+    """The caller's own certificates, newest first."""
+    return await ctx.services["certificates"].mine(principal, query)
 
 
 # Declared before /certificates/{certificate_id} so the literal segment is matched first.

@@ -11,10 +11,12 @@ from core.courses import (
     CourseUpdate,
     CourseView,
     LessonCreate,
+    LessonUpdate,
     MaterialView,
     ModuleCreate,
     ModuleUpdate,
     ModuleView,
+    OrderRequest,
     WorkflowAccepted,
 )
 from core.enrollments import PageQuery, WaitlistPage
@@ -91,25 +93,63 @@ async def publish_course(course_id: Id, principal: Caller, ctx: Context) -> dict
     return await courses(ctx).publish(principal, course_id)
 
 
+def structure(ctx: GatewayContext) -> Any:
+    return ctx.services["structure"]
+
+
 @router.post(
     "/courses/{course_id}/modules", response_model=ModuleView, status_code=status.HTTP_201_CREATED
 )
 async def add_module(course_id: Id, body: ModuleCreate, principal: Caller, ctx: Context) -> dict:
-    return await courses(ctx).add_module(principal, course_id, body)
+    return await structure(ctx).add_module(principal, course_id, body)
+
+
+# Declared before /modules/{module_id} routes so the literal segment is matched first.
+@router.post("/courses/{course_id}/modules/order", response_model=list[ModuleView])
+async def order_modules(course_id: Id, body: OrderRequest, principal: Caller, ctx: Context) -> list:
+    return await structure(ctx).order_modules(principal, course_id, body.ids)
 
 
 @router.put("/courses/{course_id}/modules/{module_id}", response_model=ModuleView)
 async def update_module(
     course_id: Id, module_id: Id, body: ModuleUpdate, principal: Caller, ctx: Context
 ) -> dict:
-    return await courses(ctx).update_module(principal, course_id, module_id, body)
+    return await structure(ctx).update_module(principal, course_id, module_id, body)
+
+
+@router.delete("/courses/{course_id}/modules/{module_id}", status_code=204)
+async def delete_module(course_id: Id, module_id: Id, principal: Caller, ctx: Context) -> Response:
+    await structure(ctx).delete_module(principal, course_id, module_id)
+    return Response(status_code=204)
 
 
 @router.post("/courses/{course_id}/modules/{module_id}/lessons", status_code=201)
 async def add_lesson(
     course_id: Id, module_id: Id, body: LessonCreate, principal: Caller, ctx: Context
 ) -> dict:
-    return await courses(ctx).add_lesson(principal, course_id, module_id, body)
+    return await structure(ctx).add_lesson(principal, course_id, module_id, body)
+
+
+@router.post("/courses/{course_id}/modules/{module_id}/lessons/order")
+async def order_lessons(
+    course_id: Id, module_id: Id, body: OrderRequest, principal: Caller, ctx: Context
+) -> list:
+    return await structure(ctx).order_lessons(principal, course_id, module_id, body.ids)
+
+
+@router.put("/courses/{course_id}/modules/{module_id}/lessons/{lesson_id}")
+async def update_lesson(
+    course_id: Id, module_id: Id, lesson_id: Id, body: LessonUpdate, principal: Caller, ctx: Context
+) -> dict:
+    return await structure(ctx).update_lesson(principal, course_id, module_id, lesson_id, body)
+
+
+@router.delete("/courses/{course_id}/modules/{module_id}/lessons/{lesson_id}", status_code=204)
+async def delete_lesson(
+    course_id: Id, module_id: Id, lesson_id: Id, principal: Caller, ctx: Context
+) -> Response:
+    await structure(ctx).delete_lesson(principal, course_id, module_id, lesson_id)
+    return Response(status_code=204)
 
 
 @router.post(

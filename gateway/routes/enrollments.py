@@ -1,9 +1,11 @@
 """Enrollment, progress and notification routes. Lesson completions and quiz submissions go
 from here straight to the student's shard actor through the replica's batching client."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from pydantic import BaseModel, Field
 
 from actors.client import ShardClient
 from actors.ops import Complete, SubmitQuiz
@@ -17,6 +19,7 @@ from core.enrollments import (
 )
 from core.errors import NotFound
 from core.identity import Principal, Role
+from core.pages import Page, PageQuery
 from core.progress import ProgressView
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
@@ -53,8 +56,8 @@ async def enroll(
 
 
 @router.get("/enrollments/my-courses", response_model=EnrollmentList)
-async def my_courses(principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].my_courses(principal)
+async def my_courses(query: Annotated[PageQuery, Query()], principal: Caller, ctx: Context) -> dict:
+    return await ctx.services["enrollments"].my_courses(principal, query)
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentView)
@@ -82,11 +85,28 @@ async def submit_quiz(lesson_id: Id, body: QuizSubmission, principal: Caller, ct
     return await shards(ctx).call(SubmitQuiz(student_of(principal), lesson_id, tuple(body.answers)))
 
 
-@router.get("/notifications")
+class NotificationQuery(PageQuery):
+    unread: bool = False
+
+
+class NotificationView(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: str
+    read: bool
+    created_at: datetime
+
+
+class NotificationList(Page[NotificationView]):
+    unread: int = Field(description="the caller's unread notifications in all")
+
+
+@router.get("/notifications", response_model=NotificationList)
 async def list_notifications(
-    principal: Caller, ctx: Context, unread: Annotated[bool, Query()] = False
+    query: Annotated[NotificationQuery, Query()], principal: Caller, ctx: Context
 ) -> dict:
-    return await ctx.services["notifications"].list(principal, unread)
+    return await ctx.services["notifications"].list(principal, query.unread, query)
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)

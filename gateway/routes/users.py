@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from core.identity import Principal
 from core.users import InstructorUpdate, InstructorView, UserUpdate, UserView
@@ -32,6 +32,28 @@ async def update_user(
     ctx: GatewayContext = Depends(context),
 ) -> dict:
     return await ctx.services["users"].update_user(principal, user_id, body)
+
+
+@router.get("/users/{user_id}/export")
+async def export_user(
+    user_id: UserId,
+    principal: Principal = Depends(current_principal),
+    ctx: GatewayContext = Depends(context),
+) -> dict:
+    """Everything held about the user: profile, enrollments with progress, quiz attempts,
+    certificates, notifications and sessions (self or admin)."""
+    return await ctx.services["data_rights"].export(principal, user_id)
+
+
+@router.delete("/users/{user_id}", status_code=204)
+async def delete_user(
+    user_id: UserId,
+    principal: Principal = Depends(current_principal),
+    ctx: GatewayContext = Depends(context),
+) -> Response:
+    """Erase the user's personal data and end their sessions (self or admin)."""
+    await ctx.services["data_rights"].erase(principal, user_id)
+    return Response(status_code=204)
 
 
 @router.get("/instructors/{user_id}", response_model=InstructorView)

@@ -61,6 +61,8 @@ class Course(Timestamped, Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Counts revisions of the modules and lessons (a published course may be revised).
+    structure_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class CoursePrerequisite(Base):
@@ -84,6 +86,8 @@ class Module(Timestamped, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)
+    # Removed from a live course: kept so its lessons' completions stay (without counting).
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Lesson(Timestamped, Base):
@@ -109,6 +113,8 @@ class Lesson(Timestamped, Base):
     # {"pass_score": int, "questions": [{"prompt", "choices", "answer_index"}]}; the answer
     # keys never leave the services.
     quiz: Mapped[dict | None] = mapped_column(JSONB)
+    # Removed from a live course: completions and quiz attempts of it stay, and do not count.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Material(Timestamped, Base):

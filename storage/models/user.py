@@ -23,6 +23,8 @@ class User(Timestamped, Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Erased at the user's request: name and email are replaced, the row stays for the ids.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InstructorProfile(Timestamped, Base):

@@ -8,7 +8,7 @@ Core `table()` clauses rather than their ORM classes, so this module depends on 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import column, select, table, update
+from sqlalchemy import column, func, select, table, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,6 +146,23 @@ class CertificateRepository:
                 select(Certificate).where(Certificate.verification_code == verification_code)
             )
         )
+
+    async def for_student(
+        self, student_id: int, offset: int, limit: int
+    ) -> tuple[list[CertificateRecord], int]:
+        """One page of the student's certificates, newest first, and how many there are."""
+        where = Certificate.student_id == student_id
+        total = await self.session.scalar(
+            select(func.count()).select_from(Certificate).where(where)
+        )
+        rows = await self.session.scalars(
+            select(Certificate)
+            .where(where)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [record(row) for row in rows], total or 0
 
     async def with_access(self, certificate_id: int) -> CertificateAccess | None:
         """The certificate and the owner of its course, who may read it too."""

@@ -25,7 +25,8 @@ SEARCH_DOCUMENT = text(
       setweight(to_tsvector('english', c.title), 'A') ||
       setweight(to_tsvector('english', c.category || ' ' || c.description), 'B') ||
       setweight(to_tsvector('english', coalesce((
-        SELECT string_agg(l.title, ' ') FROM lessons l WHERE l.course_id = c.id), '')), 'C')
+        SELECT string_agg(l.title, ' ') FROM lessons l
+        WHERE l.course_id = c.id AND l.deleted_at IS NULL), '')), 'C')
     WHERE c.id = :course_id
     """
 )
@@ -82,18 +83,24 @@ class CourseRepository:
 
     async def modules(self, course_id: int) -> list[Module]:
         rows = await self.session.scalars(
-            select(Module).where(Module.course_id == course_id).order_by(Module.position, Module.id)
+            select(Module)
+            .where(Module.course_id == course_id, Module.deleted_at.is_(None))
+            .order_by(Module.position, Module.id)
         )
         return list(rows)
 
     async def lessons(self, course_id: int) -> list[Lesson]:
         rows = await self.session.scalars(
-            select(Lesson).where(Lesson.course_id == course_id).order_by(Lesson.position, Lesson.id)
+            select(Lesson)
+            .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
+            .order_by(Lesson.position, Lesson.id)
         )
         return list(rows)
 
     async def get_module(self, course_id: int, module_id: int) -> Module | None:
-        statement = select(Module).where(Module.id == module_id, Module.course_id == course_id)
+        statement = select(Module).where(
+            Module.id == module_id, Module.course_id == course_id, Module.deleted_at.is_(None)
+        )
         return (await self.session.scalars(statement)).one_or_none()
 
     async def next_position(self, model: type[Module] | type[Lesson], **where: int) -> int:
@@ -116,6 +123,51 @@ class CourseRepository:
         self.session.add(lesson)
         await self.session.flush()
         return lesson
+
+    async def get_lesson(self, course_id: int, module_id: int, lesson_id: int) -> Lesson | None:
+        statement = select(Lesson).where(
+            Lesson.id == lesson_id,
+            Lesson.module_id == module_id,
+            Lesson.course_id == course_id,
+            Lesson.deleted_at.is_(None),
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def remove_lesson(self, lesson_id: int) -> None:
+        """Marked, not deleted: its completions and quiz attempts stay, and stop counting."""
+        await self.session.execute(
+            update(Lesson).where(Lesson.id == lesson_id).values(deleted_at=datetime.now(UTC))
+        )
+
+    async def remove_module(self, module_id: int) -> None:
+        """The module and its lessons are marked removed (see `remove_lesson`)."""
+        now = datetime.now(UTC)
+        await self.session.execute(
+            update(Lesson)
+            .where(Lesson.module_id == module_id, Lesson.deleted_at.is_(None))
+            .values(deleted_at=now)
+        )
+        await self.session.execute(
+            update(Module).where(Module.id == module_id).values(deleted_at=now)
+        )
+
+    async def reorder(self, rows: Sequence[Module] | Sequence[Lesson], ids: Sequence[int]) -> bool:
+        """Positions 0.. in the order of `ids`, which must name exactly `rows`; False if not."""
+        by_id = {row.id: row for row in rows}
+        if set(ids) != set(by_id) or len(ids) != len(by_id):
+            return False
+        for position, row_id in enumerate(ids):
+            by_id[row_id].position = position
+        await self.session.flush()
+        return True
+
+    async def next_structure_version(self, course_id: int) -> int:
+        return await self.session.scalar(
+            update(Course)
+            .where(Course.id == course_id)
+            .values(structure_version=Course.structure_version + 1, updated_at=datetime.now(UTC))
+            .returning(Course.structure_version)
+        )
 
     async def add_material(self, course_id: int, fields: dict[str, Any]) -> Material:
         material = Material(course_id=course_id, **fields)
@@ -175,7 +227,7 @@ class CourseRepository:
             select(Course)
             .where(*filters)
             .order_by(Course.published_at.desc(), Course.id.desc())
-            .offset((query.page - 1) * query.page_size)
-            .limit(query.page_size)
+            .offset(query.offset)
+            .limit(query.limit)
         )
         return list(rows), total or 0

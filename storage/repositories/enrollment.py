@@ -5,7 +5,7 @@ storage/repositories/progress.py."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, Select, func, select, update
+from sqlalchemy import ScalarSelect, Select, func, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -52,13 +52,13 @@ class EnrollmentRepository:
             return None
         modules = await self.session.scalars(
             select(Module.id)
-            .where(Module.course_id == course_id)
+            .where(Module.course_id == course_id, Module.deleted_at.is_(None))
             .order_by(Module.position, Module.id)
         )
         lessons = (
             await self.session.execute(
                 select(Lesson.id, Lesson.module_id, Lesson.quiz)
-                .where(Lesson.course_id == course_id)
+                .where(Lesson.course_id == course_id, Lesson.deleted_at.is_(None))
                 .order_by(Lesson.position, Lesson.id)
             )
         ).all()
@@ -83,7 +83,9 @@ class EnrollmentRepository:
         )
 
     async def course_of_lesson(self, lesson_id: int) -> int | None:
-        return await self.session.scalar(select(Lesson.course_id).where(Lesson.id == lesson_id))
+        return await self.session.scalar(
+            select(Lesson.course_id).where(Lesson.id == lesson_id, Lesson.deleted_at.is_(None))
+        )
 
     async def enrollments(
         self, student_id: int, course_id: int | None = None
@@ -116,6 +118,21 @@ class EnrollmentRepository:
                 state.attempts[lesson_id] = max(state.attempts.get(lesson_id, 0), attempt)
             states.append(state)
         return states
+
+    async def for_student(
+        self, student_id: int, offset: int, limit: int
+    ) -> tuple[list[Enrollment], int]:
+        """One page of the student's enrollments, newest first, and how many there are."""
+        where = Enrollment.student_id == student_id
+        total = await self.session.scalar(select(func.count()).select_from(Enrollment).where(where))
+        rows = await self.session.scalars(
+            select(Enrollment)
+            .where(where)
+            .order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return list(rows), total or 0
 
     async def completed_courses(self, student_id: int, course_ids: Sequence[int]) -> set[int]:
         rows = await self.session.scalars(
@@ -225,3 +242,31 @@ class EnrollmentRepository:
             queue.order_by(Enrollment.id).offset((page - 1) * page_size).limit(page_size)
         )
         return list(rows), total or 0
+
+
+# Percentages over the course's live lessons, as `core.progress.percentage` computes them:
+# completions of removed lessons stay in their table and do not count.
+RECOMPUTE_PERCENTAGES = text(
+    """
+    WITH live AS (
+        SELECT id FROM lessons WHERE course_id = :course_id AND deleted_at IS NULL
+    ), done AS (
+        SELECT lc.enrollment_id, count(*) AS n FROM lesson_completions lc
+        JOIN enrollments e ON e.id = lc.enrollment_id AND e.course_id = :course_id
+        WHERE lc.lesson_id IN (SELECT id FROM live)
+        GROUP BY lc.enrollment_id
+    )
+    UPDATE enrollments AS e SET completion_percentage = CASE
+        WHEN (SELECT count(*) FROM live) = 0 THEN 0
+        ELSE CAST(round(100.0 * coalesce(done.n, 0) / (SELECT count(*) FROM live), 2) AS FLOAT8)
+    END
+    FROM enrollments AS x LEFT JOIN done ON done.enrollment_id = x.id
+    WHERE e.id = x.id AND x.course_id = :course_id
+    RETURNING e.id
+    """
+)
+
+
+async def recompute_percentages(session: AsyncSession, course_id: int) -> list[int]:
+    """Every enrollment's percentage over the course's current structure; their ids."""
+    return list(await session.scalars(RECOMPUTE_PERCENTAGES, {"course_id": course_id}))

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,13 @@ class NewNotification:
     body: str
     # What caused it (e.g. `enrollment.created:42`); the same cause never notifies twice.
     dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPage:
+    rows: list[Notification]
+    total: int
+    unread: int
 
 
 class NotificationRepository:
@@ -36,12 +43,31 @@ class NotificationRepository:
         )
         return len((await self.session.scalars(statement)).all())
 
-    async def for_user(self, user_id: int, *, unread_only: bool, limit: int) -> list[Notification]:
-        statement = select(Notification).where(Notification.user_id == user_id)
-        if unread_only:
-            statement = statement.where(Notification.read.is_(False))
-        statement = statement.order_by(Notification.created_at.desc(), Notification.id.desc())
-        return list(await self.session.scalars(statement.limit(limit)))
+    async def for_user(
+        self, user_id: int, *, unread_only: bool, offset: int, limit: int
+    ) -> NotificationPage:
+        """One page of the user's notifications, newest first, with the totals."""
+        mine = Notification.user_id == user_id
+        unread = Notification.read.is_(False)
+        filters = [mine, unread] if unread_only else [mine]
+        listed = func.count().filter(unread) if unread_only else func.count()
+        counts = select(listed, func.count().filter(unread)).where(mine)
+        total, unread_count = (await self.session.execute(counts)).one()
+        statement = (
+            select(Notification)
+            .where(*filters)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = list(await self.session.scalars(statement))
+        return NotificationPage(rows, total, unread_count)
+
+    async def delete_for_user(self, user_id: int) -> int:
+        result = await self.session.execute(
+            delete(Notification).where(Notification.user_id == user_id)
+        )
+        return result.rowcount
 
     async def mark_read(self, user_id: int, notification_id: int) -> bool:
         result = await self.session.execute(

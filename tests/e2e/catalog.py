@@ -107,3 +107,16 @@ async def active_enrollment(client: httpx.AsyncClient, student: Account, course_
 
 def lesson_ids(course: dict) -> list[int]:
     return [lesson["id"] for module in course["modules"] for lesson in module["lessons"]]
+
+
+async def enrolled(client: httpx.AsyncClient, student: Account, course_id: int) -> dict:
+    """The student's active enrollment; a shard may still answer `publishing` for a moment
+    after the course view says `published` (the entity reloads in the workflow's next step)."""
+
+    async def admitted() -> bool:
+        body = {"course_id": course_id}
+        answer = await client.post("/enrollments", json=body, headers=student.headers)
+        return answer.status_code in (200, 202)
+
+    await poll(admitted)
+    return await active_enrollment(client, student, course_id)
