@@ -6,20 +6,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.progress import ProgressView
+from core.text import RowId, StrictInt64
 
 EnrollmentStatus = Literal["pending", "active", "completed", "dropped"]
 
 
 class EnrollmentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    course_id: int = Field(ge=1, le=2**63 - 1)
+    course_id: RowId
 
 
 class QuizSubmission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    answers: list[int] = Field(max_length=100)
+    answers: list[StrictInt64] = Field(max_length=100)
 
 
 class EnrollmentView(BaseModel):

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # Only behind a proxy that appends the client address to X-Forwarded-For; else spoofable.
     trust_forwarded_for: bool = False
     request_body_max_bytes: int = 1024 * 1024
+    # JSON nested deeper than this is refused (400) before it is parsed (API.md).
+    json_max_depth: int = 32
     material_max_bytes: int = 50 * 1024 * 1024
     page_size_max: int = 100
 

@@ -13,10 +13,12 @@ from ray.serve import Application
 from actors.pool import ensure_actors
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
+from gateway.bodies import JsonBodyMiddleware
 from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
+from gateway.openapi import install_openapi
 from gateway.routes import analytics, auth, certificates, courses, enrollments, ops, users
 from serve.analytics import AnalyticsService
 from serve.certificates import CertificatesService
@@ -31,6 +33,8 @@ app = FastAPI(
     description="Courses, enrollment, progress, certificates, notifications and analytics.",
 )
 install_error_handlers(app)
+install_openapi(app)
+app.add_middleware(JsonBodyMiddleware, max_depth=get_settings().json_max_depth)
 app.add_middleware(
     BodyLimitMiddleware,
     max_bytes=get_settings().request_body_max_bytes,

@@ -105,14 +105,16 @@ class Courses:
         return course
 
     async def check_prerequisites(
-        self, uow: UnitOfWork, course_id: int | None, ids: list[int]
+        self, uow: UnitOfWork, principal: Principal, course_id: int | None, ids: list[int]
     ) -> None:
         if course_id in ids:
             raise ValidationFailed(
                 "A course cannot require itself",
                 [{"field": "prerequisite_ids", "message": "contains the course itself"}],
             )
-        missing = set(ids) - await CourseRepository(uow.session).existing_courses(ids)
+        # Someone else's draft answers like a missing course, so ids reveal nothing.
+        viewer = None if principal.is_admin else principal.user_id
+        missing = set(ids) - await CourseRepository(uow.session).visible_courses(ids, viewer)
         if missing:
             raise ValidationFailed(
                 "Unknown prerequisite courses",
@@ -123,7 +125,7 @@ class Courses:
         if principal.role not in (Role.INSTRUCTOR, Role.ADMIN):
             raise Forbidden("Only instructors create courses")
         async with self.db.unit_of_work() as uow:
-            await self.check_prerequisites(uow, None, body.prerequisite_ids)
+            await self.check_prerequisites(uow, principal, None, body.prerequisite_ids)
             repo = CourseRepository(uow.session)
             course = await repo.add(
                 principal.user_id, body.model_dump(exclude={"prerequisite_ids"})
@@ -185,7 +187,7 @@ class Courses:
             repo = CourseRepository(uow.session)
             categories = {course.category, changes.get("category", course.category)}
             if body.prerequisite_ids is not None:
-                await self.check_prerequisites(uow, course_id, body.prerequisite_ids)
+                await self.check_prerequisites(uow, principal, course_id, body.prerequisite_ids)
                 await repo.set_prerequisites(course_id, body.prerequisite_ids)
             for name, value in changes.items():
                 setattr(course, name, value)

@@ -26,6 +26,7 @@ from core.users import (
     SessionEnd,
     UserUpdate,
     UserView,
+    visible_profile,
 )
 from serve.sessions import Sessions
 from storage.db import Database, UnitOfWork
@@ -106,16 +107,16 @@ class Users:
         await self._sessions.logout(end)
 
     async def get_user(self, principal: Principal, user_id: int) -> dict[str, Any]:
-        cached = await self._cache.get(user_id)
-        if cached is not None:
-            return cached
-        async with self._db.unit_of_work() as uow:
-            user = await UserRepository(uow.session).get(user_id)
-            if user is None:
-                raise NotFound("No such user")
-            view = user_view(user)
-        await self._cache.put(user_id, view)
-        return view
+        """The user and admins see the whole account; anyone else its public profile."""
+        view = await self._cache.get(user_id)
+        if view is None:
+            async with self._db.unit_of_work() as uow:
+                user = await UserRepository(uow.session).get(user_id)
+                if user is None:
+                    raise NotFound("No such user")
+                view = user_view(user)
+            await self._cache.put(user_id, view)
+        return visible_profile(principal.may_act_for(user_id), view)
 
     async def update_user(
         self, principal: Principal, user_id: int, update: UserUpdate
