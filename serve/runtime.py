@@ -15,6 +15,7 @@ from ray import serve
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
+from serve.haproxy import Hardening, install_wrapper
 
 log = logging.getLogger(__name__)
 APP_NAME = "smartcourse"
@@ -38,6 +39,9 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # Redis, and a niced shard waiting behind them only adds latency.
         "RAY_worker_niceness": "0",
         "RAY_AUTH_MODE": settings.ray_auth_mode,
+        # Serve's uvicorn would replace the client address with X-Forwarded-For from any
+        # loopback peer; the gateway decides whom to believe (gateway/auth.py client_ip).
+        "FORWARDED_ALLOW_IPS": "",
         "SMARTCOURSE_JWT_SECRET": settings.require_jwt_secret(),
     }
     binary = haproxy_binary() if settings.haproxy else None
@@ -54,7 +58,10 @@ def ray_environment(settings: Settings) -> dict[str, str]:
     env |= {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-        "RAY_SERVE_HAPROXY_BINARY_PATH": binary,
+        "RAY_SERVE_HAPROXY_BINARY_PATH": str(
+            install_wrapper(state, binary, hardening(settings, state))
+        ),
+        "RAY_SERVE_HAPROXY_MAXCONN": str(settings.haproxy_maxconn),
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state / "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state / "admin.sock"),
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state),
@@ -65,6 +72,20 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_LOG_TARGET": "stderr format raw",
     }
     return env
+
+
+def hardening(settings: Settings, state: Path) -> Hardening:
+    """What serve/haproxy.py changes in Ray's HAProxy config, from settings."""
+    return Hardening(
+        bind_host=settings.bind_host,
+        timeout_http_request_s=settings.haproxy_timeout_http_request_seconds,
+        timeout_client_s=settings.haproxy_timeout_client_seconds,
+        timeout_server_s=settings.haproxy_timeout_server_seconds,
+        timeout_keep_alive_s=settings.haproxy_timeout_keep_alive_seconds,
+        maxconn=settings.haproxy_maxconn,
+        socket_level=settings.haproxy_socket_level,
+        errors_dir=str(state / "errors"),
+    )
 
 
 def start_ray(settings: Settings) -> None:
