@@ -100,8 +100,14 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     bcrypt_rounds: int = 12
-    login_failures_per_account: int = 5
-    login_failures_per_ip: int = 20
+    # Failed logins (storage/login_throttle.py): an (account, address) pair gets a few free
+    # failures, then a doubling backoff capped at a minute; an address has a budget of
+    # failures per minute across accounts; an account only raises an alarm, never locks.
+    login_free_failures: int = 3
+    login_backoff_max_seconds: float = 60.0
+    login_failures_per_ip: int = 30
+    login_ip_window_seconds: int = 60
+    login_failures_per_account: int = 20
     login_failure_window_seconds: int = 15 * 60
 
     # Limits.

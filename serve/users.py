@@ -31,7 +31,7 @@ from core.users import (
 from serve.sessions import Sessions
 from storage.db import Database, UnitOfWork
 from storage.keyvalue import connect_redis
-from storage.login_throttle import LoginThrottle
+from storage.login_throttle import LoginLimits, LoginThrottle
 from storage.models.user import User
 from storage.repositories.session import SessionRepository
 from storage.repositories.user import UserRepository
@@ -71,12 +71,15 @@ class Users:
         redis = connect_redis(settings)
         self._hasher = PasswordHasher(settings.bcrypt_rounds)
         self._cache = UserCache(redis, settings.user_cache_ttl_seconds)
-        throttle = LoginThrottle(
-            redis,
-            settings.login_failures_per_account,
-            settings.login_failures_per_ip,
-            settings.login_failure_window_seconds,
+        limits = LoginLimits(
+            free_failures=settings.login_free_failures,
+            backoff_max_seconds=settings.login_backoff_max_seconds,
+            per_ip=settings.login_failures_per_ip,
+            ip_window_seconds=settings.login_ip_window_seconds,
+            alarm_failures=settings.login_failures_per_account,
+            alarm_window_seconds=settings.login_failure_window_seconds,
         )
+        throttle = LoginThrottle(redis, limits)
         revocations = SessionRevocations(redis, settings.access_token_ttl_seconds)
         self._sessions = Sessions(settings, self._db, self._hasher, throttle, revocations)
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from storage.keyvalue import connect_redis
+from storage.login_throttle import ip_key
+from storage.ratelimit import rate_limit_key
 from tests.conftest import System
 from tests.e2e.test_gateway import assert_envelope
 
@@ -44,6 +47,7 @@ async def test_forged_forwarded_for_does_not_reset_the_anonymous_limit(
             break
     # Every forged address was the same client: the limit held.
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}
+    await connect_redis(system.settings).delete(rate_limit_key("ip:127.0.0.1", "/auth/refresh"))
 
 
 def test_malformed_request_is_refused_by_haproxy(system: System) -> None:
@@ -72,3 +76,21 @@ def test_admin_socket_is_private(system: System) -> None:
     assert sockets
     for path in sockets:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+async def test_password_spraying_hits_the_address_budget_despite_forged_headers(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    budget = system.settings.login_failures_per_ip
+    statuses = []
+    for n in range(budget + 1):
+        forged = {"X-Forwarded-For": f"10.1.{n // 250}.{n % 250 + 1}"}
+        body = {"email": f"victim-{n}@example.com", "password": "Winter2026!"}
+        response = await client.post("/auth/login", json=body, headers=forged)
+        statuses.append(response.status_code)
+    assert set(statuses[:budget]) == {401}
+    refused = assert_envelope(response, 429, "rate_limited")
+    assert "address" in refused["message"]
+    assert int(response.headers["retry-after"]) <= system.settings.login_ip_window_seconds
+    # Give the loopback address its budget back, for the tests that log in after this one.
+    await connect_redis(system.settings).delete(ip_key("127.0.0.1"))
