@@ -245,9 +245,19 @@ class Courses:
             view = LessonView.model_validate(lesson, from_attributes=True).model_dump(mode="json")
             return view | {"module_id": module.id, "content": lesson.content}
 
+    async def check_material_upload(self, principal: Principal, course_id: int) -> None:
+        """404/403/409 unless the caller may add materials to the course; the gateway asks
+        before it reads an upload, so nobody makes the service parse files for another's
+        course."""
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status == "archived":
+                raise Conflict("An archived course cannot be changed")
+
     async def add_material(
         self, principal: Principal, course_id: int, filename: str | None, data: bytes
     ) -> dict[str, Any]:
+        await self.check_material_upload(principal, course_id)
         if len(data) > self.settings.material_max_bytes:
             raise ValidationFailed(
                 "The file is too large",
@@ -255,25 +265,28 @@ class Courses:
             )
         accepted = accept_material(filename, data)
         text = extract_text(data, accepted.content_type)
+        key = f"courses/{course_id}/materials/{uuid.uuid4().hex}.{accepted.extension}"
+        fields = {
+            "filename": accepted.filename,
+            "content_type": accepted.content_type,
+            "size": len(data),
+            "object_key": key,
+            "text": text,
+        }
         async with self.db.unit_of_work() as uow:
-            course = await self.manageable(uow, principal, course_id)
-            if course.status == "archived":
-                raise Conflict("An archived course cannot be changed")
-            key = f"courses/{course_id}/materials/{uuid.uuid4().hex}.{accepted.extension}"
-            # The object first: a row never points at a missing object, and an orphaned object
-            # (the commit failed) costs only storage.
-            await self.objects.put(key, data, accepted.content_type)
-            material = await CourseRepository(uow.session).add_material(
-                course_id,
-                {
-                    "filename": accepted.filename,
-                    "content_type": accepted.content_type,
-                    "size": len(data),
-                    "object_key": key,
-                    "text": text,
-                },
-            )
-            await uow.commit()
+            await self.manageable(uow, principal, course_id)
+            # The row first (flushed, not committed), then the object, then the commit: a
+            # refused row writes no object, and a failed upload or commit deletes the object.
+            material = await CourseRepository(uow.session).add_material(course_id, fields)
+            stored = False
+            try:
+                await self.objects.put(key, data, accepted.content_type)
+                stored = True
+                await uow.commit()
+            except BaseException:
+                if stored:
+                    await self.objects.delete(key)
+                raise
             return self.material_view(material)
 
     def material_view(self, material: Material) -> dict[str, Any]:
