@@ -34,10 +34,10 @@ def email_problem(email: str) -> str | None:
     """Why a normalised email is unacceptable, or None."""
     if len(email) > EMAIL_MAX_LENGTH:
         return f"must be at most {EMAIL_MAX_LENGTH} characters"
-    if any(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in email):
-        return "must not contain invisible or bidirectional-control characters"
     if not EMAIL_SYNTAX.fullmatch(email):
         return "is not a valid email address"
+    if any(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in email):
+        return "must not contain invisible or bidirectional-control characters"
     return None
 
 

@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     haproxy_maxconn: int = 2000
     # Ray's HAProxy manager only reads stats through the admin socket.
     haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
-    # Token auth guards the dashboard on a shared cluster; the local one listens on loopback only.
-    ray_auth_mode: Literal["disabled", "token"] = "disabled"
+    # Token auth guards the dashboard and its job API (which runs code): the local token is
+    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`.
+    ray_auth_mode: Literal["disabled", "token"] = "token"
 
     # Identity.
     jwt_secret: SecretStr | None = None

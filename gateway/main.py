@@ -21,7 +21,9 @@ from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.bodies import JsonBodyMiddleware
 from gateway.context import GatewayContext, install
+from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
+from gateway.headers import SecurityHeadersMiddleware
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
 from gateway.openapi import install_openapi
@@ -41,6 +43,7 @@ app = FastAPI(
 )
 install_error_handlers(app)
 install_openapi(app)
+install_docs(app)
 app.add_middleware(JsonBodyMiddleware, max_depth=get_settings().json_max_depth)
 app.add_middleware(
     BodyLimitMiddleware,
@@ -48,6 +51,7 @@ app.add_middleware(
     upload_max_bytes=get_settings().material_max_bytes,
 )
 app.add_middleware(RequestContextMiddleware)
+app.add_middleware(SecurityHeadersMiddleware)
 for module in (ops, auth, users, courses, enrollments, certificates, analytics):
     app.include_router(module.router)
 

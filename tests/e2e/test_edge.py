@@ -166,3 +166,23 @@ async def test_openapi_lists_error_statuses_with_the_envelope(client: httpx.Asyn
         schema = responses[status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+async def test_security_headers_on_answers_and_errors(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    user = await account(system.settings)
+    for response in (
+        await client.get("/healthz"),
+        await client.get("/users/abc", headers=user.headers),
+        await client.post("/auth/login", json={"email": "x@example.com", "password": "wrong1234"}),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert "server" not in response.headers
+
+
+async def test_docs_load_swagger_ui_from_this_host(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200 and "cdn." not in page.text
+    assert (await client.get("/docs/assets/swagger-ui-bundle.js")).status_code == 200
