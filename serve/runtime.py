@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ray
 from ray import serve
+from ray._raylet import Config
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
@@ -53,7 +54,12 @@ def ray_token_environment(settings: Settings) -> dict[str, str]:
     if settings.ray_auth_mode != "token":
         return {}
     ray_auth_token(settings)
-    return {"RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
+    # This process (the driver) read Ray's config when it imported ray; refresh it, as Ray's
+    # own `_enable_token_auth` does, or the driver would call its own GCS without the token.
+    os.environ.update(env)
+    Config.initialize("")
+    return env
 
 
 def ray_environment(settings: Settings) -> dict[str, str]:
