@@ -97,8 +97,9 @@ class Settings(BaseSettings):
     # Ray's HAProxy manager only reads stats through the admin socket.
     haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
     # Token auth guards the dashboard and its job API (which runs code): the local token is
-    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`.
-    ray_auth_mode: Literal["disabled", "token"] = "token"
+    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`. Default off until
+    # the token path is verified end to end (see the edge branch report).
+    ray_auth_mode: Literal["disabled", "token"] = "disabled"
 
     # Identity.
     jwt_secret: SecretStr | None = None
