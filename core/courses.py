@@ -9,61 +9,69 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
 from core.pages import Page, PageQuery
+from core.text import INT64_MAX, Line, LongText, RowId
 
 Level = Literal["beginner", "intermediate", "advanced"]
 Status = Literal["draft", "publishing", "published", "archived"]
 LessonKind = Literal["video", "text", "quiz"]
 Title = Field(min_length=1, max_length=200)
 Position = Field(default=None, ge=0, le=10_000)
+# Request bodies: unknown fields refused, strings trimmed, integers strict (API.md rules).
+REQUEST = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class CourseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = REQUEST
 
-    title: str = Title
-    description: str = Field(min_length=1, max_length=20_000)
-    category: str = Field(min_length=1, max_length=100)
+    title: Line = Title
+    description: LongText = Field(min_length=1, max_length=20_000)
+    category: Line = Field(min_length=1, max_length=100)
     level: Level
     enrollment_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    prerequisite_ids: list[int] = Field(default_factory=list, max_length=20)
+    prerequisite_ids: list[RowId] = Field(default_factory=list, max_length=20)
     pass_threshold: int = Field(default=70, ge=0, le=100)
     # A full course queues new students instead of refusing them (API.md "Waitlist").
     waitlist: StrictBool = False
 
 
 class CourseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Partial: an absent field keeps its value. Only `enrollment_limit` may be set to null
+    (no limit); a null title or level is refused, as the columns cannot be empty."""
 
-    title: str | None = Title
-    description: str | None = Field(default=None, min_length=1, max_length=20_000)
-    category: str | None = Field(default=None, min_length=1, max_length=100)
-    level: Level | None = None
+    model_config = REQUEST
+
+    title: Line = Field(default=None, min_length=1, max_length=200)
+    description: LongText = Field(default=None, min_length=1, max_length=20_000)
+    category: Line = Field(default=None, min_length=1, max_length=100)
+    level: Level = None
     enrollment_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    prerequisite_ids: list[int] | None = Field(default=None, max_length=20)
-    pass_threshold: int | None = Field(default=None, ge=0, le=100)
-    waitlist: StrictBool | None = None
+    prerequisite_ids: list[RowId] = Field(default=None, max_length=20)
+    pass_threshold: int = Field(default=None, ge=0, le=100)
+    waitlist: StrictBool = None
 
 
 class ModuleCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = REQUEST
 
-    title: str = Title
+    title: Line = Title
     position: int | None = Position
 
 
 class ModuleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Partial, like CourseUpdate."""
 
-    title: str | None = Title
-    position: int | None = Position
+    model_config = REQUEST
+
+    title: Line = Field(default=None, min_length=1, max_length=200)
+    position: int = Position
 
 
 class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    prompt: str = Field(min_length=1, max_length=2_000)
-    choices: list[str] = Field(min_length=2, max_length=10)
-    answer_index: int = Field(ge=0)
+    prompt: LongText = Field(min_length=1, max_length=2_000)
+    choices: list[Line] = Field(min_length=2, max_length=10)
+    answer_index: int = Field(ge=0, le=INT64_MAX)
 
     @model_validator(mode="after")
     def answer_is_a_choice(self) -> "Question":
@@ -73,18 +81,18 @@ class Question(BaseModel):
 
 
 class QuizSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     pass_score: int = Field(ge=0, le=100)
     questions: list[Question] = Field(max_length=100)
 
 
 class LessonCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = REQUEST
 
-    title: str = Title
+    title: Line = Title
     kind: LessonKind
-    content: str | None = Field(default=None, max_length=200_000)
+    content: LongText | None = Field(default=None, max_length=200_000)
     duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
     position: int | None = Position
     quiz: QuizSpec | None = None
@@ -161,8 +169,8 @@ CoursePage = Page[CourseView]
 
 
 class CatalogQuery(PageQuery):
-    category: str | None = Field(default=None, max_length=100)
-    q: str | None = Field(default=None, max_length=200)
+    category: Line | None = Field(default=None, max_length=100)
+    q: Line | None = Field(default=None, max_length=200)
     level: Level | None = None
 
 

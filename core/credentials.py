@@ -7,6 +7,7 @@ Hashing is CPU-bound by design; async callers run it in a thread.
 """
 
 import re
+import unicodedata
 
 from passlib.context import CryptContext
 
@@ -17,9 +18,16 @@ EMAIL_MAX_LENGTH = 254
 EMAIL_SYNTAX = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 
 
+# Control, format (zero-width, bidirectional overrides), surrogate, private-use and unassigned
+# code points, and every separator: none can be seen, so two addresses differing by one would
+# look the same to a person.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
 def normalise_email(email: str) -> str:
-    """Trimmed and lower-cased, so uniqueness and login are case-insensitive."""
-    return email.strip().lower()
+    """NFKC, trimmed and lower-cased, so uniqueness and login hold for every way of typing the
+    same address (full-width letters, ligatures, case)."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 def email_problem(email: str) -> str | None:
@@ -28,6 +36,8 @@ def email_problem(email: str) -> str | None:
         return f"must be at most {EMAIL_MAX_LENGTH} characters"
     if not EMAIL_SYNTAX.fullmatch(email):
         return "is not a valid email address"
+    if any(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in email):
+        return "must not contain invisible or bidirectional-control characters"
     return None
 
 

@@ -10,6 +10,7 @@ from core.errors import Conflict
 from core.pages import Page
 from core.progress import CourseStructure, ProgressView
 from core.status import CourseStatus, EnrollmentStatus
+from core.text import RowId, StrictInt64
 
 
 @dataclass
@@ -109,15 +110,15 @@ def promotions(course: Seats) -> int:
 
 
 class EnrollmentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    course_id: int = Field(ge=1, le=2**63 - 1)
+    course_id: RowId
 
 
 class QuizSubmission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    answers: list[int] = Field(max_length=100)
+    answers: list[StrictInt64] = Field(max_length=100)
 
 
 class EnrollmentView(BaseModel):

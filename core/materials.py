@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ValidationFailed
+from core.text import control_problem
 
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -16,6 +17,7 @@ CONTENT_TYPES = {
     "jpeg": "image/jpeg",
 }
 TEXT_TYPES = {"text/plain", "text/markdown"}
+TEXT_CONTROLS_ALLOWED = frozenset("\n\r\t\f")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -36,10 +38,11 @@ def looks_like(content_type: str, data: bytes) -> bool:
     if content_type == "video/mp4":
         return data[4:8] == b"ftyp"
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    # A text file is text: NUL and other control characters mean a binary file renamed.
+    return control_problem(text, TEXT_CONTROLS_ALLOWED) is None
 
 
 def accept_material(filename: str | None, data: bytes) -> AcceptedMaterial:

@@ -84,7 +84,21 @@ class Settings(BaseSettings):
     haproxy: bool = True
     haproxy_stats_port: int = 8404
     haproxy_metrics_port: int = 9101
-    # Token auth guards the dashboard on a shared cluster; the local one listens on loopback only.
+    # Side ports (HAProxy stats and metrics, the Ray dashboard) listen here: loopback locally;
+    # a cluster node that is scraped from elsewhere sets its own address.
+    bind_host: str = "127.0.0.1"
+    # A client must send its headers within this time and stay active within the client
+    # timeout; an idle keep-alive connection is closed after the keep-alive timeout.
+    haproxy_timeout_http_request_seconds: int = 10
+    haproxy_timeout_client_seconds: int = 60
+    haproxy_timeout_server_seconds: int = 120
+    haproxy_timeout_keep_alive_seconds: int = 30
+    haproxy_maxconn: int = 2000
+    # Ray's HAProxy manager only reads stats through the admin socket.
+    haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
+    # Token auth guards the dashboard and its job API (which runs code): the local token is
+    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`. Default off until
+    # the token path is verified end to end (see the edge branch report).
     ray_auth_mode: Literal["disabled", "token"] = "disabled"
 
     # Identity.
@@ -93,15 +107,28 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     bcrypt_rounds: int = 12
-    login_failures_per_account: int = 5
-    login_failures_per_ip: int = 20
+    # Failed logins (storage/login_throttle.py): an (account, address) pair gets a few free
+    # failures, then a doubling backoff capped at a minute; an address has a budget of
+    # failures per minute across accounts; an account only raises an alarm, never locks.
+    login_free_failures: int = 3
+    login_backoff_max_seconds: float = 60.0
+    login_failures_per_ip: int = 30
+    login_ip_window_seconds: int = 60
+    login_failures_per_account: int = 20
     login_failure_window_seconds: int = 15 * 60
 
     # Limits.
     rate_limit_per_minute: int = 100
-    # Only behind a proxy that appends the client address to X-Forwarded-For; else spoofable.
+    # X-Forwarded-For is believed only when the connection comes from one of these proxies
+    # (addresses or networks), and then only its last entry, the one that proxy appended.
+    # The default is the local HAProxy; a KubeRay or compose deployment lists its ingress.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Load tests only: also believe the entry before the proxy's, so locust's simulated
+    # visitors get addresses of their own. Spoofable by design; never set in production.
     trust_forwarded_for: bool = False
     request_body_max_bytes: int = 1024 * 1024
+    # JSON nested deeper than this is refused (400) before it is parsed (API.md).
+    json_max_depth: int = 32
     material_max_bytes: int = 50 * 1024 * 1024
     page_size_max: int = 100
     # The gradebook CSV reads a course in keyset pages of this many enrollments: memory stays

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from core.credentials import email_problem, normalise_email, password_problem
 from core.identity import Role
+from core.text import Line, LongText, control_problem
 
 FULL_NAME_MAX = 200
 # Long enough for any real password or token; bounds the work an abusive body can cause.
@@ -28,19 +29,36 @@ def checked_email(value: str) -> str:
 
 
 def checked_password(value: SecretStr) -> SecretStr:
-    problem = password_problem(value.get_secret_value())
+    problem = opaque_problem(value) or password_problem(value.get_secret_value())
     if problem:
         raise PydanticCustomError("password", problem)
     return value
 
 
+def opaque_problem(value: SecretStr) -> str | None:
+    # Never echoes the character found: this is a secret.
+    if control_problem(value.get_secret_value()):
+        return "must not contain control characters"
+    return None
+
+
+def checked_secret(value: SecretStr) -> SecretStr:
+    if opaque_problem(value):
+        raise PydanticCustomError("control_character", "must not contain control characters")
+    return value
+
+
 FullName = Field(min_length=1, max_length=FULL_NAME_MAX)
+# Request bodies: integers and strings are what they claim to be (API.md rules).
+REQUEST = ConfigDict(extra="forbid", strict=True)
 
 
 class Registration(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     email: str
     password: SecretStr
-    full_name: str = FullName
+    full_name: Line = FullName
     role: Literal["student", "instructor"] = "student"
 
     _email = field_validator("email")(checked_email)
@@ -53,9 +71,13 @@ class Registration(BaseModel):
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     # No syntax check: a malformed email simply matches no account (the same 401).
-    email: str = Field(max_length=OPAQUE_MAX)
+    email: Line = Field(max_length=OPAQUE_MAX)
     password: SecretStr = Field(max_length=OPAQUE_MAX)
+
+    _password = field_validator("password")(checked_secret)
 
 
 class LoginAttempt(LoginRequest):
@@ -65,7 +87,9 @@ class LoginAttempt(LoginRequest):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=OPAQUE_MAX)
+    model_config = ConfigDict(strict=True)
+
+    refresh_token: Line = Field(min_length=1, max_length=OPAQUE_MAX)
 
 
 class SessionEnd(BaseModel):
@@ -76,9 +100,9 @@ class SessionEnd(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=FULL_NAME_MAX)
+    full_name: Line = Field(default=None, min_length=1, max_length=FULL_NAME_MAX)
     password: SecretStr | None = None
 
     @field_validator("password")
@@ -93,10 +117,10 @@ class UserUpdate(BaseModel):
 
 
 class InstructorUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST
 
-    bio: str | None = Field(default=None, max_length=5000)
-    expertise: list[str] | None = Field(default=None, max_length=50)
+    bio: LongText = Field(default=None, max_length=5000)
+    expertise: list[Line] = Field(default=None, max_length=50)
 
     @field_validator("expertise")
     @classmethod
@@ -115,6 +139,22 @@ class UserView(BaseModel):
     full_name: str
     role: Role
     created_at: datetime
+
+
+class PublicProfile(BaseModel):
+    """What any signed-in user may read about another account (API.md: the email is the
+    user's and the admins' only)."""
+
+    id: int
+    full_name: str
+    role: Role
+
+
+def visible_profile(principal_may_see_all: bool, view: dict) -> dict:
+    """The full view for the user and admins, the public profile for everyone else."""
+    if principal_may_see_all:
+        return view
+    return PublicProfile.model_validate(view).model_dump(mode="json")
 
 
 class InstructorView(BaseModel):

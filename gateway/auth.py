@@ -10,6 +10,9 @@ anonymous) and, for tokens, the session-revocation check, in a single Redis roun
 exactly one of them per route, so a request is counted once.
 """
 
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
@@ -35,14 +38,33 @@ def access_gate(settings: Settings) -> AccessGate:
     return _gate
 
 
+@lru_cache(maxsize=8)
+def proxy_networks(proxies: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def is_address_in(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxy_networks(proxies))
+
+
 def client_ip(request: Request, settings: Settings) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        # The proxy we trust appends the address it saw; earlier entries are client-supplied.
-        last_hop = forwarded.rsplit(",", 1)[-1].strip()
-        if last_hop:
-            return last_hop
-    return request.client.host if request.client else "unknown"
+    """The connection's peer; behind a trusted proxy, the address that proxy saw (the last
+    X-Forwarded-For entry: every earlier one is whatever the client sent)."""
+    peer = request.client.host if request.client else "unknown"
+    if not is_address_in(peer, tuple(settings.trusted_proxies)):
+        return peer
+    # HAProxy adds a header line of its own after the client's: read every line, in order.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if settings.trust_forwarded_for and len(hops) > 1:
+        hops.pop()
+    if not hops or not is_address_in(hops[-1], ("0.0.0.0/0", "::/0")):
+        return peer
+    return hops[-1]
 
 
 def endpoint_of(request: Request) -> str:

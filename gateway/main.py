@@ -19,10 +19,14 @@ from ray.serve.handle import DeploymentHandle
 from actors.ensure import ensure_actors_elsewhere
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
+from gateway.bodies import JsonBodyMiddleware
 from gateway.context import GatewayContext, install
+from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
+from gateway.headers import SecurityHeadersMiddleware
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
+from gateway.openapi import install_openapi
 from gateway.routes import (
     analytics,
     auth,
@@ -50,12 +54,16 @@ app = FastAPI(
     description="Courses, enrollment, progress, certificates, notifications and analytics.",
 )
 install_error_handlers(app)
+install_openapi(app)
+install_docs(app)
+app.add_middleware(JsonBodyMiddleware, max_depth=get_settings().json_max_depth)
 app.add_middleware(
     BodyLimitMiddleware,
     max_bytes=get_settings().request_body_max_bytes,
     upload_max_bytes=get_settings().material_max_bytes,
 )
 app.add_middleware(RequestContextMiddleware)
+app.add_middleware(SecurityHeadersMiddleware)
 for module in (ops, auth, users, courses, roster, enrollments, certificates, analytics):
     app.include_router(module.router)
 

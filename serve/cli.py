@@ -60,13 +60,21 @@ class Steps:
         print(f"      {line}", flush=True)
 
 
+def dashboard_token(settings: Settings) -> str:
+    if settings.ray_auth_mode != "token":
+        return ""
+    return (
+        f"  (token {runtime.ray_auth_token(settings)}, in {runtime.ray_auth_token_path(settings)})"
+    )
+
+
 def urls(settings: Settings) -> list[str]:
     base = settings.public_base_url
     return [
         f"API docs        {base}/docs",
         f"API             {base}/  (health {base}/healthz, readiness {base}/readyz)",
         f"Metrics         {base}/metrics",
-        f"Ray dashboard   http://127.0.0.1:{settings.ray_dashboard_port}",
+        f"Ray dashboard   http://127.0.0.1:{settings.ray_dashboard_port}{dashboard_token(settings)}",
         f"Temporal UI     http://127.0.0.1:{settings.temporal_ui_port}",
     ]
 

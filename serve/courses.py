@@ -98,14 +98,16 @@ class Courses:
         return course
 
     async def check_prerequisites(
-        self, uow: UnitOfWork, course_id: int | None, ids: list[int]
+        self, uow: UnitOfWork, principal: Principal, course_id: int | None, ids: list[int]
     ) -> None:
         if course_id in ids:
             raise ValidationFailed(
                 "A course cannot require itself",
                 [{"field": "prerequisite_ids", "message": "contains the course itself"}],
             )
-        missing = set(ids) - await CourseRepository(uow.session).existing_courses(ids)
+        # Someone else's draft answers like a missing course, so ids reveal nothing.
+        viewer = None if principal.is_admin else principal.user_id
+        missing = set(ids) - await CourseRepository(uow.session).visible_courses(ids, viewer)
         if missing:
             raise ValidationFailed(
                 "Unknown prerequisite courses",
@@ -116,7 +118,7 @@ class Courses:
         if principal.role not in (Role.INSTRUCTOR, Role.ADMIN):
             raise Forbidden("Only instructors create courses")
         async with self.db.unit_of_work() as uow:
-            await self.check_prerequisites(uow, None, body.prerequisite_ids)
+            await self.check_prerequisites(uow, principal, None, body.prerequisite_ids)
             repo = CourseRepository(uow.session)
             course = await repo.add(
                 principal.user_id, body.model_dump(exclude={"prerequisite_ids"})
@@ -182,7 +184,7 @@ class Courses:
             repo = CourseRepository(uow.session)
             categories = {course.category, changes.get("category", course.category)}
             if body.prerequisite_ids is not None:
-                await self.check_prerequisites(uow, course_id, body.prerequisite_ids)
+                await self.check_prerequisites(uow, principal, course_id, body.prerequisite_ids)
                 await repo.set_prerequisites(course_id, body.prerequisite_ids)
             for name, value in changes.items():
                 setattr(course, name, value)
@@ -228,9 +230,19 @@ class Courses:
         page = WaitlistPage(items=items, page=query.page, page_size=query.page_size, total=total)
         return page.model_dump(mode="json")
 
+    async def check_material_upload(self, principal: Principal, course_id: int) -> None:
+        """404/403/409 unless the caller may add materials to the course; the gateway asks
+        before it reads an upload, so nobody makes the service parse files for another's
+        course."""
+        async with self.db.unit_of_work() as uow:
+            course = await self.manageable(uow, principal, course_id)
+            if course.status == "archived":
+                raise Conflict("An archived course cannot be changed")
+
     async def add_material(
         self, principal: Principal, course_id: int, filename: str | None, data: bytes
     ) -> dict[str, Any]:
+        await self.check_material_upload(principal, course_id)
         if len(data) > self.settings.material_max_bytes:
             raise ValidationFailed(
                 "The file is too large",
@@ -238,25 +250,28 @@ class Courses:
             )
         accepted = accept_material(filename, data)
         text = extract_text(data, accepted.content_type)
+        key = f"courses/{course_id}/materials/{uuid.uuid4().hex}.{accepted.extension}"
+        fields = {
+            "filename": accepted.filename,
+            "content_type": accepted.content_type,
+            "size": len(data),
+            "object_key": key,
+            "text": text,
+        }
         async with self.db.unit_of_work() as uow:
-            course = await self.manageable(uow, principal, course_id)
-            if course.status == "archived":
-                raise Conflict("An archived course cannot be changed")
-            key = f"courses/{course_id}/materials/{uuid.uuid4().hex}.{accepted.extension}"
-            # The object first: a row never points at a missing object, and an orphaned object
-            # (the commit failed) costs only storage.
-            await self.objects.put(key, data, accepted.content_type)
-            material = await CourseRepository(uow.session).add_material(
-                course_id,
-                {
-                    "filename": accepted.filename,
-                    "content_type": accepted.content_type,
-                    "size": len(data),
-                    "object_key": key,
-                    "text": text,
-                },
-            )
-            await uow.commit()
+            await self.manageable(uow, principal, course_id)
+            # The row first (flushed, not committed), then the object, then the commit: a
+            # refused row writes no object, and a failed upload or commit deletes the object.
+            material = await CourseRepository(uow.session).add_material(course_id, fields)
+            stored = False
+            try:
+                await self.objects.put(key, data, accepted.content_type)
+                stored = True
+                await uow.commit()
+            except BaseException:
+                if stored:
+                    await self.objects.delete(key)
+                raise
             return self.material_view(material)
 
     def material_view(self, material: Material) -> dict[str, Any]:

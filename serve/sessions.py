@@ -11,6 +11,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from ray.util.metrics import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.credentials import PasswordHasher, normalise_email
@@ -20,12 +21,16 @@ from core.settings import Settings
 from core.tokens import issue_access_token, new_refresh_token, new_session_id, refresh_token_hash
 from core.users import LoginAttempt, RefreshRequest, SessionEnd, TokenPair
 from storage.db import Database
-from storage.login_throttle import LoginThrottle
+from storage.login_throttle import LoginThrottle, account_hash
 from storage.repositories.session import SessionRepository
 from storage.repositories.user import UserRepository
 from storage.revocations import SessionRevocations
 
 log = logging.getLogger(__name__)
+LOGIN_ALARMS = Counter(
+    "smartcourse_login_failure_alarms",
+    "Accounts that crossed the failed-login alarm threshold (across addresses)",
+)
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH = "The refresh token is invalid or has expired"
 
@@ -57,10 +62,13 @@ class Sessions:
         password = attempt.password.get_secret_value()
         stored = found[2] if found else None
         if not await asyncio.to_thread(self._hasher.verify, password, stored) or found is None:
-            await self._throttle.record_failure(email, attempt.client_ip)
+            if await self._throttle.record_failure(email, attempt.client_ip):
+                # An alarm, not a lock: many addresses are guessing one account's password.
+                LOGIN_ALARMS.inc()
+                log.warning("event=login_failures_alarm account=%s", account_hash(email)[:12])
             log.info("event=login_failed")
             raise Unauthorized(BAD_CREDENTIALS)
-        await self._throttle.clear_account(email)
+        await self._throttle.clear_pair(email, attempt.client_ip)
         user_id, role, _ = found
         async with self._db.unit_of_work() as uow:
             tokens = await self._issue(uow.session, user_id, role, new_session_id())

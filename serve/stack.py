@@ -102,6 +102,9 @@ class LocalStack:
             str(temporal_port),
             "--ui-port",
             str(s.temporal_ui_port),
+            # The UI shows workflow inputs and results (verification codes among them).
+            "--ui-ip",
+            s.bind_host,
             "--log-level",
             "warn",
         ]

@@ -23,11 +23,12 @@ from core.users import (
     SessionEnd,
     UserUpdate,
     UserView,
+    visible_profile,
 )
 from serve.resources import Resources
 from serve.sessions import Sessions
 from storage.db import Database, UnitOfWork
-from storage.login_throttle import LoginThrottle
+from storage.login_throttle import LoginLimits, LoginThrottle
 from storage.models.user import User
 from storage.repositories.session import SessionRepository
 from storage.repositories.user import UserRepository
@@ -66,12 +67,15 @@ class Users:
         self._db = resources.db
         self._hasher = PasswordHasher(settings.bcrypt_rounds)
         self._cache = UserCache(redis, settings.user_cache_ttl_seconds)
-        throttle = LoginThrottle(
-            redis,
-            settings.login_failures_per_account,
-            settings.login_failures_per_ip,
-            settings.login_failure_window_seconds,
+        limits = LoginLimits(
+            free_failures=settings.login_free_failures,
+            backoff_max_seconds=settings.login_backoff_max_seconds,
+            per_ip=settings.login_failures_per_ip,
+            ip_window_seconds=settings.login_ip_window_seconds,
+            alarm_failures=settings.login_failures_per_account,
+            alarm_window_seconds=settings.login_failure_window_seconds,
         )
+        throttle = LoginThrottle(redis, limits)
         revocations = SessionRevocations(redis, settings.access_token_ttl_seconds)
         self._sessions = Sessions(settings, self._db, self._hasher, throttle, revocations)
 
@@ -102,16 +106,16 @@ class Users:
         await self._sessions.logout(end)
 
     async def get_user(self, principal: Principal, user_id: int) -> dict[str, Any]:
-        cached = await self._cache.get(user_id)
-        if cached is not None:
-            return cached
-        async with self._db.unit_of_work() as uow:
-            user = await UserRepository(uow.session).get(user_id)
-            if user is None:
-                raise NotFound("No such user")
-            view = user_view(user)
-        await self._cache.put(user_id, view)
-        return view
+        """The user and admins see the whole account; anyone else its public profile."""
+        view = await self._cache.get(user_id)
+        if view is None:
+            async with self._db.unit_of_work() as uow:
+                user = await UserRepository(uow.session).get(user_id)
+                if user is None:
+                    raise NotFound("No such user")
+                view = user_view(user)
+            await self._cache.put(user_id, view)
+        return visible_profile(principal.may_act_for(user_id), view)
 
     async def update_user(
         self, principal: Principal, user_id: int, update: UserUpdate

@@ -1,11 +1,14 @@
 """Text extraction from uploaded materials (txt, md, pdf) for the content store."""
 
 import io
+import logging
 
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from core.errors import ValidationFailed
+
+log = logging.getLogger(__name__)
 
 
 def extract_text(data: bytes, content_type: str) -> str | None:
@@ -15,8 +18,13 @@ def extract_text(data: bytes, content_type: str) -> str | None:
         return None
     try:
         reader = PdfReader(io.BytesIO(data))
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PyPdfError, ValueError, KeyError, TypeError) as error:
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as error:
+        # The parser's own message describes our library, not the caller's file: logged only.
+        log.info("event=pdf_unreadable error=%s", type(error).__name__)
         raise ValidationFailed(
-            "The PDF could not be read", [{"field": "file", "message": str(error)[:200]}]
+            "The PDF could not be read",
+            [{"field": "file", "message": "is not a readable PDF"}],
         ) from None
+    # PDFs may carry NUL in their text, which PostgreSQL cannot store as text.
+    return text.replace("\x00", "")

@@ -1,9 +1,11 @@
 """Unknown-code counters for public certificate verification, per client IP over a fixed window.
 
-Verification is public, so its codes are the only secret; counting misses per IP and refusing
-an address that keeps guessing makes enumeration slow, while a student checking a real code is
-never counted. A Redis outage lets lookups through (fail open, logged and counted): the codes are
-long random strings, so the throttle is a second line, not the only one.
+Only misses are counted, and only a miss is ever refused: a real code is looked up first and
+always answered, so a student or employer sharing an address with a guesser is never turned
+away. Past the limit an address gets 429 instead of 404 for its unknown codes, which ends the
+cheap "no such code" answer; the codes themselves (128 random bits) are what makes guessing
+hopeless, this is a second line. A Redis outage lets lookups through (fail open, logged and
+counted).
 """
 
 import redis.asyncio as aioredis
@@ -22,28 +24,19 @@ class VerifyThrottle:
         self._limit = misses_per_ip
         self._window = window_seconds
 
-    async def check(self, client_ip: str) -> None:
-        """Raise RateLimited while the address is at its limit of unknown codes."""
-        key = misses_key(client_ip)
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(key)
-                pipe.ttl(key)
-                misses, ttl = await pipe.execute()
-        except REDIS_ERRORS as error:
-            fail_open("certificate_verify", error)
-            return
-        if int(misses or 0) >= self._limit:
-            raise RateLimited(
-                "Too many unknown verification codes; try again later", retry_after=max(ttl, 1)
-            )
-
     async def record_miss(self, client_ip: str) -> None:
+        """Count an unknown code; raise RateLimited once the address is past its limit."""
         key = misses_key(client_ip)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, self._window, nx=True)
-                await pipe.execute()
+                pipe.ttl(key)
+                misses, _, ttl = await pipe.execute()
         except REDIS_ERRORS as error:
             fail_open("certificate_verify", error)
+            return
+        if int(misses) > self._limit:
+            raise RateLimited(
+                "Too many unknown verification codes; try again later", retry_after=max(ttl, 1)
+            )

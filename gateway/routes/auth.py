@@ -46,7 +46,7 @@ async def login_request(request: Request) -> LoginRequest:
     else:
         try:
             data = await request.json()
-        except ValueError as malformed:
+        except (ValueError, RecursionError) as malformed:
             raise BadRequest("The request body is not valid JSON") from malformed
     try:
         return LoginRequest.model_validate(data)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from core.identity import Principal
 from core.pages import Page, PageQuery
+from core.text import Line
 from gateway.auth import client_ip, current_principal, rate_limit
 from gateway.context import GatewayContext, context
 from serve.certificates import VerificationLookup
@@ -17,7 +18,7 @@ router = APIRouter(tags=["certificates"])
 
 # Ids are BIGINT; anything outside that range cannot exist and must not reach the database.
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Code = Annotated[str, Path(min_length=1, max_length=128)]
+Code = Annotated[Line, Path(min_length=1, max_length=128)]
 
 
 class CertificateQueued(BaseModel):

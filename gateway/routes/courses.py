@@ -2,7 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from core.courses import (
     CatalogQuery,
@@ -20,6 +23,7 @@ from core.courses import (
     WorkflowAccepted,
 )
 from core.enrollments import PageQuery, WaitlistPage
+from core.errors import BadRequest, ValidationFailed
 from core.identity import Principal
 from gateway.auth import current_principal, optional_principal
 from gateway.context import GatewayContext, context
@@ -28,6 +32,35 @@ router = APIRouter(tags=["courses"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Caller = Annotated[Principal, Depends(current_principal)]
 Context = Annotated[GatewayContext, Depends(context)]
+
+
+MATERIAL_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
+NO_FILE = [{"field": "file", "message": "a file is required"}]
+
+
+async def material_file(request: Request) -> UploadFile:
+    """The upload's one file, read only after the caller was authorized."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ValidationFailed("The material must be sent as multipart/form-data", NO_FILE)
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (MultiPartException, HTTPException, ValueError) as malformed:
+        raise BadRequest("The multipart body is malformed") from malformed
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise ValidationFailed("A file is required", NO_FILE)
+    return file
 
 
 def courses(ctx: GatewayContext) -> Any:
@@ -156,9 +189,11 @@ async def delete_lesson(
     "/courses/{course_id}/materials",
     response_model=MaterialView,
     status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": MATERIAL_BODY},
 )
-async def upload_material(
-    course_id: Id, file: Annotated[UploadFile, File()], principal: Caller, ctx: Context
-) -> dict:
+async def upload_material(course_id: Id, request: Request, principal: Caller, ctx: Context) -> dict:
+    # No File() parameter: FastAPI would read and parse the whole body before the checks.
+    await courses(ctx).check_material_upload(principal, course_id)
+    file = await material_file(request)
     data = await file.read()
     return await ctx.materials.add_material.remote(principal, course_id, file.filename, data)

@@ -21,6 +21,7 @@ from core.errors import NotFound
 from core.identity import Principal, Role
 from core.pages import Page, PageQuery
 from core.progress import ProgressView
+from core.text import Line
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
 
@@ -47,7 +48,7 @@ async def enroll(
     response: Response,
     principal: Caller,
     ctx: Context,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[Line | None, Header(max_length=200)] = None,
 ) -> Any:
     answer = await ctx.services["enrollments"].enroll(principal, body.course_id, idempotency_key)
     if not answer.pop("created"):

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from core.identity import Principal
-from core.users import InstructorUpdate, InstructorView, UserUpdate, UserView
+from core.users import InstructorUpdate, InstructorView, PublicProfile, UserUpdate, UserView
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["users"])
 UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-@router.get("/users/{user_id}", response_model=UserView)
+@router.get("/users/{user_id}", response_model=UserView | PublicProfile)
 async def get_user(
     user_id: UserId,
     principal: Principal = Depends(current_principal),

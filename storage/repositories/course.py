@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.courses import CatalogQuery
@@ -69,9 +69,14 @@ class CourseRepository:
             found[course_id].append(prerequisite_id)
         return found
 
-    async def existing_courses(self, course_ids: Sequence[int]) -> set[int]:
-        rows = await self.session.scalars(select(Course.id).where(Course.id.in_(course_ids)))
-        return set(rows)
+    async def visible_courses(self, course_ids: Sequence[int], viewer_id: int | None) -> set[int]:
+        """The ids among `course_ids` that the viewer may see: published or archived, or the
+        viewer's own; `viewer_id` None means every course (an admin)."""
+        query = select(Course.id).where(Course.id.in_(course_ids))
+        if viewer_id is not None:
+            public = Course.status.in_(("published", "archived"))
+            query = query.where(or_(public, Course.instructor_id == viewer_id))
+        return set(await self.session.scalars(query))
 
     async def set_prerequisites(self, course_id: int, prerequisite_ids: Sequence[int]) -> None:
         await self.session.execute(

@@ -96,3 +96,19 @@ def test_profile_updates_refuse_unknown_fields() -> None:
     assert fields(error.value) == {"role"}
     with pytest.raises(ValidationError):
         InstructorUpdate(expertise=["ok", " "])
+
+
+def test_emails_are_nfkc_normalised() -> None:
+    # Full-width letters and a ligature are the same address as their plain forms.
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in "ADA") + "@example.com"
+    assert normalise_email(full_width) == "ada@example.com"
+    assert normalise_email("\ufb01@example.com") == "fi@example.com"
+
+
+@pytest.mark.parametrize(
+    "email", ["ad\u200ba@example.com", "ada@exam\u202eple.com", "ada\u2066@example.com"]
+)
+def test_invisible_and_bidi_characters_are_refused(email: str) -> None:
+    assert email_problem(normalise_email(email)) == (
+        "must not contain invisible or bidirectional-control characters"
+    )
