@@ -17,7 +17,16 @@ from gateway.context import GatewayContext, install
 from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
-from gateway.routes import analytics, auth, certificates, courses, enrollments, ops, users
+from gateway.routes import (
+    analytics,
+    auth,
+    certificates,
+    courses,
+    enrollments,
+    ops,
+    preferences,
+    users,
+)
 from serve.analytics import AnalyticsService
 from serve.certificates import CertificatesService
 from serve.courses import CoursesService
@@ -37,7 +46,7 @@ app.add_middleware(
     upload_max_bytes=get_settings().material_max_bytes,
 )
 app.add_middleware(RequestContextMiddleware)
-for module in (ops, auth, users, courses, enrollments, certificates, analytics):
+for module in (ops, auth, users, preferences, courses, enrollments, certificates, analytics):
     app.include_router(module.router)
 
 
