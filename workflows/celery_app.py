@@ -28,6 +28,7 @@ DEAD_LETTER_QUEUE = "failed_tasks"
 TASK_MODULES = (
     "workflows.tasks.email",
     "workflows.tasks.messages",
+    "workflows.tasks.reports",
     "workflows.tasks.certificates",
 )
 # Task name prefix → the queue its tasks are routed to.
