@@ -1,4 +1,4 @@
-"""The analytics service (a Serve deployment): platform overview and trends for admins,
+"""The analytics service (in the ingress process): platform overview and trends for admins,
 popular courses for everyone signed in, a course's figures, daily series and reports for its
 instructor and admins. Every figure comes from the analytics consumer's tables."""
 
@@ -7,14 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from ray import serve
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
-from core.logs import configure_logging
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.models.course import Course
 from storage.models.report import CourseReport
 from storage.objects import ObjectStore
@@ -36,11 +33,10 @@ async def owned_course(session: AsyncSession, principal: Principal, course_id: i
 
 
 class Analytics:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self.settings = settings
-        self.db = Database(settings)
-        self.objects = ObjectStore(settings)
+    def __init__(self, resources: Resources) -> None:
+        self.settings = resources.settings
+        self.db = resources.db
+        self.objects = ObjectStore(resources.settings)
 
     async def overview(self, principal: Principal) -> dict[str, Any]:
         require_admin(principal)
@@ -97,6 +93,3 @@ class Analytics:
             answer["download_url"] = self.objects.presigned_get_url(report.pdf_key, ttl)
             answer["csv_url"] = self.objects.presigned_get_url(report.csv_key, ttl)
         return answer
-
-
-AnalyticsService = serve.deployment(name="analytics")(Analytics)

@@ -1,17 +1,14 @@
-"""The notifications service (a Serve deployment): a user's in-app notifications and their
+"""The notifications service (in the ingress process): a user's in-app notifications and their
 notification preferences (self or admin)."""
 
 from typing import Any
 
-from ray import serve
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
-from core.logs import configure_logging
 from core.notices import Preferences, PreferencesUpdate, preference_view
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.models.user import User
 from storage.repositories.notification import NotificationRepository
 from storage.repositories.preferences import PreferencesRepository
@@ -20,9 +17,8 @@ PAGE = 100
 
 
 class Notifications:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self.db = Database(settings)
+    def __init__(self, resources: Resources) -> None:
+        self.db = resources.db
 
     async def list(self, principal: Principal, unread_only: bool) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
@@ -73,6 +69,3 @@ class Notifications:
             raise Forbidden("Only the user or an admin may see or change these preferences")
         if await session.get(User, user_id) is None:
             raise NotFound("User not found")
-
-
-NotificationsService = serve.deployment(name="notifications")(Notifications)

@@ -10,7 +10,9 @@ import httpx
 import ray
 from sqlalchemy import update
 
-from actors.pool import NAMESPACE, ensure_actors
+from actors.events import LOCAL_ACTOR
+from actors.pool import ensure_actors
+from actors.shards import NAMESPACE
 from serve.smtp_sink import read_mail
 from storage.db import Database
 from storage.models.enrollment import Enrollment
@@ -21,9 +23,9 @@ from tests.e2e.test_gateway import assert_envelope
 from workflows.reminders import ReminderActivities
 from workflows.tasks.providers import read_messages
 
-# The relay's actor name (helper `events` renames it to `events` when the relay and the
-# consumers become one actor).
-RELAY_ACTOR = "outbox-relay"
+# The actor that runs the relay (locally the events actor runs it with the consumer groups:
+# killing it stops the relay and the notification consumer together).
+RELAY_ACTOR = LOCAL_ACTOR
 
 
 async def kinds(client: httpx.AsyncClient, who: Account) -> list[str]:
