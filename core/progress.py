@@ -97,3 +97,37 @@ class ProgressChange:
     lesson_id: int | None = None
     completed_course: bool = False
     quiz: dict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionCheck:
+    """Whether an enrollment completes; when it does not, why (shown with the enrollment)."""
+
+    completed: bool
+    reason: str | None = None
+    quiz_average: float | None = None
+
+
+def quiz_average(structure: CourseStructure, best_scores: dict[int, int]) -> float | None:
+    """The mean of the best score on every quiz of the course (an untried quiz counts 0);
+    None for a course without quizzes."""
+    if not structure.quizzes:
+        return None
+    scores = [best_scores.get(lesson_id, 0) for lesson_id in structure.quizzes]
+    return round(sum(scores) / len(scores), 2)
+
+
+def completion_check(
+    structure: CourseStructure,
+    completed: set[int],
+    best_scores: dict[int, int],
+    pass_threshold: int,
+) -> CompletionCheck:
+    """The course completes when every lesson is done and the quiz average reaches
+    `pass_threshold` (0..100); a course without quizzes needs the lessons only."""
+    if not course_completed(structure, completed):
+        return CompletionCheck(False, "lessons_remaining")
+    average = quiz_average(structure, best_scores)
+    if average is not None and average < pass_threshold:
+        return CompletionCheck(False, "quiz_average_below_threshold", average)
+    return CompletionCheck(True, None, average)

@@ -136,7 +136,6 @@ class Settings(BaseSettings):
     gradebook_page_rows: int = 1000
 
     # Cache TTLs (seed 6.2).
-    session_ttl_seconds: int = 24 * 3600
     catalog_cache_ttl_seconds: int = 5 * 60
     course_cache_ttl_seconds: int = 10 * 60
     progress_cache_ttl_seconds: int = 5 * 60
@@ -199,6 +198,18 @@ class Settings(BaseSettings):
     # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
     celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0
+    # SMS and push providers: `local` writes each message as a JSON file under
+    # `data_dir/sms` and `data_dir/push` (as the SMTP sink keeps .eml files); `http` posts it
+    # to the provider's URL with its bearer token.
+    sms_provider: Literal["local", "http"] = "local"
+    sms_provider_url: str | None = None
+    sms_provider_token: SecretStr | None = None
+    push_provider: Literal["local", "http"] = "local"
+    push_provider_url: str | None = None
+    push_provider_token: SecretStr | None = None
+    provider_timeout_seconds: float = 10.0
+    # Course reports: how long a download link stays valid.
+    report_url_ttl_seconds: int = 3600
     # Public certificate verification: unknown codes per client IP and window before 429.
     certificate_verify_misses_per_ip: int = 20
     certificate_verify_window_seconds: int = 10 * 60

@@ -34,6 +34,7 @@ from gateway.routes import (
     courses,
     enrollments,
     ops,
+    preferences,
     roster,
     users,
 )
@@ -64,7 +65,17 @@ app.add_middleware(
 )
 app.add_middleware(RequestContextMiddleware)
 app.add_middleware(SecurityHeadersMiddleware)
-for module in (ops, auth, users, courses, roster, enrollments, certificates, analytics):
+for module in (
+    ops,
+    auth,
+    users,
+    preferences,
+    courses,
+    roster,
+    enrollments,
+    certificates,
+    analytics,
+):
     app.include_router(module.router)
 
 

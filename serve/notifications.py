@@ -1,12 +1,18 @@
-"""The notifications service (in the ingress process): a user's in-app notifications."""
+"""The notifications service (in the ingress process): a user's in-app notifications and their
+notification preferences (self or admin)."""
 
 from typing import Any
 
-from core.errors import NotFound
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Forbidden, NotFound
 from core.identity import Principal
+from core.notices import Preferences, PreferencesUpdate, preference_view
 from core.pages import PageQuery, page_of
 from serve.resources import Resources
+from storage.models.user import User
 from storage.repositories.notification import NotificationRepository
+from storage.repositories.preferences import PreferencesRepository
 
 
 class Notifications:
@@ -41,3 +47,27 @@ class Notifications:
             ):
                 raise NotFound("Notification not found")
             await uow.commit()
+
+    async def preferences(self, principal: Principal, user_id: int) -> Preferences:
+        async with self.db.unit_of_work() as uow:
+            await self.require_user(uow.session, principal, user_id)
+            disabled = await PreferencesRepository(uow.session).disabled(user_id)
+        return preference_view(disabled)
+
+    async def set_preferences(
+        self, principal: Principal, user_id: int, update: PreferencesUpdate
+    ) -> Preferences:
+        async with self.db.unit_of_work() as uow:
+            await self.require_user(uow.session, principal, user_id)
+            repository = PreferencesRepository(uow.session)
+            await repository.set(user_id, update.changes())
+            disabled = await repository.disabled(user_id)
+            await uow.commit()
+        return preference_view(disabled)
+
+    @staticmethod
+    async def require_user(session: AsyncSession, principal: Principal, user_id: int) -> None:
+        if not principal.may_act_for(user_id):
+            raise Forbidden("Only the user or an admin may see or change these preferences")
+        if await session.get(User, user_id) is None:
+            raise NotFound("User not found")

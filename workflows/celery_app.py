@@ -23,11 +23,22 @@ from workflows.task_metrics import serve_task_metrics
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("email_queue", "sms_queue", "report_queue", "certificate_queue")
+QUEUES = ("email_queue", "sms_queue", "push_queue", "report_queue", "certificate_queue")
 DEAD_LETTER_QUEUE = "failed_tasks"
-TASK_MODULES = ("workflows.tasks.email", "workflows.tasks.certificates")
+TASK_MODULES = (
+    "workflows.tasks.email",
+    "workflows.tasks.messages",
+    "workflows.tasks.reports",
+    "workflows.tasks.certificates",
+)
 # Task name prefix → the queue its tasks are routed to.
-ROUTES = {"smartcourse.email.": "email_queue", "smartcourse.certificates.": "certificate_queue"}
+ROUTES = {
+    "smartcourse.email.": "email_queue",
+    "smartcourse.sms.": "sms_queue",
+    "smartcourse.push.": "push_queue",
+    "smartcourse.reports.": "report_queue",
+    "smartcourse.certificates.": "certificate_queue",
+}
 
 
 def queue_name(settings: Settings, name: str) -> str:

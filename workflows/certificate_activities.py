@@ -8,8 +8,9 @@ of them again after a timeout or a worker restart without a second effect.
   PDF is in S3. Nothing polls meanwhile, so a dead Celery worker costs no CPU here; RabbitMQ
   keeps the task until a worker is back.
 - announce: `certificate.issued` into the outbox under an event id derived from the certificate,
-  and the `certificate_ready` notification in the same transaction, both at most once.
-- send_email: the `certificate_ready` email, deduplicated per certificate by the email task.
+  at most once; the notification consumer turns it into the `certificate_ready` notices (in-app,
+  email, push), so no notice of the certificate bypasses the event.
+- send_email: kept for runs started before the consumer sent the email; new runs skip it.
 """
 
 import asyncio
@@ -18,23 +19,18 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.certificates import new_verification_code
-from core.emails import EmailRequest
 from core.events import CertificateIssuedData, make_event
 from core.settings import Settings
 from storage.db import Database
 from storage.models.outbox import OutboxEvent
-from storage.models.user import User
 from storage.outbox import outbox_row
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
-from storage.repositories.notification import NewNotification, NotificationRepository
-from workflows.tasks.certificates import enqueue_certificate_pdf, verification_url
-from workflows.tasks.email import enqueue_email
+from workflows.tasks.certificates import enqueue_certificate_pdf
 
 log = logging.getLogger(__name__)
 # Event ids derived from the certificate make a repeated announce a no-op in the outbox.
@@ -116,7 +112,7 @@ class CertificateActivities:
 
     @activity.defn(name="certificate.announce")
     async def announce(self, ref: CertificateRef) -> bool:
-        """`certificate.issued` and the notification, once; False when already announced."""
+        """`certificate.issued`, once; False when already announced."""
         certificate = await self.certificate(ref.certificate_id)
         data = CertificateIssuedData(
             enrollment_id=certificate.enrollment_id,
@@ -124,6 +120,7 @@ class CertificateActivities:
             course_id=certificate.course_id,
             certificate_id=certificate.id,
             verification_code=certificate.verification_code,
+            course_title=certificate.course_title,
         )
         event = make_event(
             "certificate.issued", str(certificate.enrollment_id), data, source="certificates"
@@ -137,38 +134,14 @@ class CertificateActivities:
             )
             if inserted is None:
                 return False
-            notice = NewNotification(
-                user_id=certificate.student_id,
-                kind="certificate_ready",
-                title="Your certificate is ready",
-                body=f'Your certificate for "{certificate.course_title}" is ready. '
-                f"Verification code: {certificate.verification_code}",
-                # The notification consumer uses the same key for `certificate.issued`.
-                dedupe_key=f"certificate.issued:{certificate.id}",
-            )
-            await NotificationRepository(uow.session).add([notice])
             await uow.commit()
         return True
 
     @activity.defn(name="certificate.send_email")
     async def send_email(self, ref: CertificateRef) -> str:
-        certificate = await self.certificate(ref.certificate_id)
-        async with self.db.unit_of_work() as uow:
-            address = await uow.session.scalar(
-                select(User.email).where(User.id == certificate.student_id)
-            )
-        request = EmailRequest(
-            kind="certificate_ready",
-            to=address,
-            name=certificate.student_name,
-            context={
-                "course_title": certificate.course_title,
-                "verification_code": certificate.verification_code,
-                "verification_url": verification_url(self.settings, certificate.verification_code),
-            },
-            dedupe_key=f"certificate_ready:{certificate.id}:{certificate.verification_code}",
-        )
-        return await asyncio.to_thread(enqueue_email, self.settings, request)
+        """Nothing: the notification consumer emails on `certificate.issued`. Kept registered
+        for runs started before that, which replay this step."""
+        return ""
 
     def all(self) -> list:
         """The activity callables, for the worker's registry."""

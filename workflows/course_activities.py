@@ -2,25 +2,24 @@
 
 State changes are conditional updates (`publishing → published`, `publishing → draft`), so a
 retried or late activity never undoes a later state; events go to the outbox in the state
-change's transaction.
+change's transaction. Notices are the notification consumer's: these activities emit the events
+(`course.published`, `course.archived`, `course.publish_failed`) it turns into them.
 """
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core.chunks import chunk_text
 from core.courses import publish_problems
-from core.events import CourseData, make_event
+from core.events import CourseData, PublishFailedData, make_event
 from storage.content_store import ContentStore
 from storage.db import Database
 from storage.models.course import Course
-from storage.models.enrollment import Enrollment
 from storage.repositories.course import CourseRepository
-from storage.repositories.notification import NewNotification, NotificationRepository
+from workflows.emit import emit_once
 from workflows.inputs import CourseRequest, PublishFailed
 
 CourseChanged = Callable[[int], Awaitable[None]]
@@ -133,20 +132,9 @@ class CourseActivities:
 
     @activity.defn(name="publish_event")
     async def publish_event(self, request: CourseRequest) -> None:
-        """Make the publication visible: the course entity and caches reload, the instructor
-        hears of it. (`course.published` itself is in the outbox since mark_published.)"""
+        """Make the publication visible: the course entity and caches reload. (`course.published`
+        is in the outbox since mark_published; the instructor hears of it from there.)"""
         await self.course_changed(request.course_id)
-        async with self.db.unit_of_work() as uow:
-            course = await CourseRepository(uow.session).get(request.course_id)
-            notice = NewNotification(
-                user_id=course.instructor_id,
-                kind="course_published",
-                title=f"{course.title} is published",
-                body="Students can now find and enroll in your course.",
-                dedupe_key=f"course.published:{course.id}",
-            )
-            await NotificationRepository(uow.session).add([notice])
-            await uow.commit()
 
     @activity.defn(name="revert_to_draft")
     async def revert_to_draft(self, failure: PublishFailed) -> None:
@@ -168,16 +156,20 @@ class CourseActivities:
 
     @activity.defn(name="notify_publish_failed")
     async def notify_publish_failed(self, failure: PublishFailed) -> None:
+        """`course.publish_failed` for the instructor's notice, once per workflow run."""
+        run_id = activity.info().workflow_run_id
         async with self.db.unit_of_work() as uow:
             course = await CourseRepository(uow.session).get(failure.course_id)
-            notice = NewNotification(
-                user_id=course.instructor_id,
-                kind="course_publish_failed",
-                title=f"{course.title} could not be published",
-                body=failure.reason,
-                dedupe_key=f"publish-failed:{failure.workflow_id}:{activity.info().workflow_run_id}",
+            data = PublishFailedData(
+                course_id=course.id,
+                instructor_id=course.instructor_id,
+                title=course.title,
+                category=course.category,
+                reason=failure.reason,
             )
-            await NotificationRepository(uow.session).add([notice])
+            event = make_event("course.publish_failed", str(course.id), data, source="courses")
+            cause = f"publish-failed:{failure.workflow_id}:{run_id}"
+            await emit_once(uow.session, event, cause)
             await uow.commit()
 
     @activity.defn(name="mark_archived")
@@ -197,24 +189,6 @@ class CourseActivities:
 
     @activity.defn(name="notify_course_archived")
     async def notify_course_archived(self, request: CourseRequest) -> int:
-        async with self.db.unit_of_work() as uow:
-            course = await CourseRepository(uow.session).get(request.course_id)
-            students = await uow.session.scalars(
-                select(Enrollment.student_id).where(
-                    Enrollment.course_id == request.course_id,
-                    Enrollment.status.in_(["pending", "active"]),
-                )
-            )
-            notices = [
-                NewNotification(
-                    user_id=student_id,
-                    kind="course_archived",
-                    title=f"{course.title} was archived",
-                    body="The course is no longer offered; your progress is kept.",
-                    dedupe_key=f"course.archived:{course.id}",
-                )
-                for student_id in students
-            ]
-            added = await NotificationRepository(uow.session).add(notices)
-            await uow.commit()
-        return added
+        """Nothing: the students hear of it from `course.archived` (written by mark_archived).
+        Kept registered because the archive workflow still runs this step."""
+        return 0

@@ -1,4 +1,8 @@
-"""EnrollmentWorkflow (seed): initialize progress, analytics, activate, welcome notification.
+"""EnrollmentWorkflow (seed): initialize progress, then activate the enrollment.
+
+The welcome notice and the analytics figures follow from `enrollment.created`, which the shard
+wrote to the outbox with the enrollment: the notification and analytics consumers make them,
+so no notice or counter depends on this workflow (or bypasses the events).
 
 The steps are short database writes, run as local activities: a student waits for this
 workflow, and under load each server round trip per step added seconds (benchmarks/run.py)."""
@@ -9,7 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.courses import local_step, step
     from workflows.inputs import EnrollmentRequest
 
-STEPS = (
+STEPS = ("initialize_progress", "activate_enrollment")
+# What runs started before the events became the only path ran; they replay these.
+OLD_STEPS = (
     "initialize_progress",
     "update_analytics",
     "activate_enrollment",
@@ -23,9 +29,10 @@ STEPS = (
 class EnrollmentWorkflow:
     @workflow.run
     async def run(self, request: EnrollmentRequest) -> str:
-        # Runs started before the steps became local replay as they ran; drop the old branch
+        # Runs started before the steps became local replay as they ran; drop the old branches
         # (deprecate_patch) once none of them is open.
         run_step = local_step if workflow.patched("local-enrollment-steps") else step
-        for name in STEPS:
+        steps = STEPS if workflow.patched("notices-from-events") else OLD_STEPS
+        for name in steps:
             await run_step(name, request)
         return "active"

@@ -1,5 +1,7 @@
-"""EnrollmentWorkflow's activities; each is idempotent (conditional updates, set semantics,
-one notification per cause)."""
+"""EnrollmentWorkflow's activities; each is idempotent (conditional updates).
+
+`update_analytics` and `send_welcome_notification` are no-ops kept registered for runs started
+before the consumers took over both (they replay those steps); remove them with the patch."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,10 +12,8 @@ from temporalio import activity
 
 from core.status import EnrollmentStatus
 from storage.db import Database
-from storage.models.course import Course
 from storage.models.enrollment import Enrollment
 from storage.repositories.enrollment import EnrollmentRepository
-from storage.repositories.notification import NewNotification, NotificationRepository
 from workflows.inputs import EnrollmentRequest
 
 
@@ -43,13 +43,7 @@ class EnrollmentActivities:
 
     @activity.defn(name="update_analytics")
     async def update_analytics(self, request: EnrollmentRequest) -> None:
-        """Live per-day enrollment sets (a set, so a retried activity counts once)."""
-        day = datetime.now(UTC).date().isoformat()
-        key = f"analytics:enrollments:{day}"
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(key, request.enrollment_id)
-            pipe.expire(key, 40 * 24 * 3600)
-            await pipe.execute()
+        """Nothing: the analytics consumer counts `enrollment.created`."""
 
     @activity.defn(name="activate_enrollment")
     async def activate_enrollment(self, request: EnrollmentRequest) -> None:
@@ -61,15 +55,4 @@ class EnrollmentActivities:
 
     @activity.defn(name="send_welcome_notification")
     async def send_welcome_notification(self, request: EnrollmentRequest) -> None:
-        async with self.db.unit_of_work() as uow:
-            enrollment = await uow.session.get(Enrollment, request.enrollment_id)
-            course = await uow.session.get(Course, request.course_id)
-            notice = NewNotification(
-                user_id=enrollment.student_id,
-                kind="enrollment_welcome",
-                title=f"Welcome to {course.title}",
-                body="You are enrolled. Start with the first lesson whenever you are ready.",
-                dedupe_key=f"enrollment.created:{request.enrollment_id}",
-            )
-            await NotificationRepository(uow.session).add([notice])
-            await uow.commit()
+        """Nothing: the notification consumer welcomes on `enrollment.created`."""

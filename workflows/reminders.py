@@ -1,6 +1,7 @@
 """Reminders for inactive students: a Temporal schedule runs `ReminderWorkflow` daily; its one
-activity notifies every student whose active enrollment has seen no progress for
-`reminder_inactive_days` (once per enrollment and day, so a rerun adds nothing)."""
+activity emits `enrollment.reminder_due` for every active enrollment that has seen no progress
+for `reminder_inactive_days` (once per enrollment and day, so a rerun adds nothing); the
+notification consumer turns each into the student's reminder notices."""
 
 import contextlib
 from datetime import UTC, datetime, timedelta
@@ -17,12 +18,12 @@ from temporalio.client import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from core.events import ReminderDueData, make_event
     from core.settings import Settings
     from storage.db import Database
-    from storage.models.course import Course
     from storage.models.enrollment import Enrollment
-    from storage.repositories.notification import NewNotification, NotificationRepository
     from workflows.courses import step
+    from workflows.emit import emit_once
 
 SCHEDULE_ID = "inactivity-reminders"
 
@@ -42,23 +43,29 @@ class ReminderActivities:
     async def remind_inactive_students(self, _: None) -> int:
         now = datetime.now(UTC)
         cutoff = now - timedelta(days=self.settings.reminder_inactive_days)
+        day = now.date().isoformat()
         async with self.db.unit_of_work() as uow:
             rows = await uow.session.execute(
-                select(Enrollment.id, Enrollment.student_id, Course.title)
-                .join(Course, Course.id == Enrollment.course_id)
-                .where(Enrollment.status == "active", Enrollment.last_accessed_at < cutoff)
+                select(
+                    Enrollment.id,
+                    Enrollment.student_id,
+                    Enrollment.course_id,
+                    Enrollment.completion_percentage,
+                ).where(Enrollment.status == "active", Enrollment.last_accessed_at < cutoff)
             )
-            notices = [
-                NewNotification(
-                    user_id=student_id,
-                    kind="reminder",
-                    title=f"Continue {title}",
-                    body="Your course is waiting for you; pick up where you left off.",
-                    dedupe_key=f"reminder:{enrollment_id}:{now.date().isoformat()}",
+            added = 0
+            for enrollment_id, student_id, course_id, done in rows.all():
+                data = ReminderDueData(
+                    enrollment_id=enrollment_id,
+                    student_id=student_id,
+                    course_id=course_id,
+                    completion_percentage=float(done or 0),
+                    day=day,
                 )
-                for enrollment_id, student_id, title in rows
-            ]
-            added = await NotificationRepository(uow.session).add(notices)
+                event = make_event(
+                    "enrollment.reminder_due", str(enrollment_id), data, source="reminders"
+                )
+                added += await emit_once(uow.session, event, f"reminder:{enrollment_id}:{day}")
             await uow.commit()
         return added
 

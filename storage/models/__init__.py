@@ -12,17 +12,21 @@ from storage.models.course import (
     PublishFailure,
 )
 from storage.models.enrollment import Enrollment, LessonCompletion, Notification, QuizAttempt
-from storage.models.events import AnalyticsDaily, ProcessedEvent
+from storage.models.events import ActiveLearner, AnalyticsDaily, ProcessedEvent
 from storage.models.outbox import OutboxEvent
+from storage.models.preferences import NotificationPreference
+from storage.models.report import CourseReport
 from storage.models.user import InstructorProfile, RefreshToken, User
 
 __all__ = [
+    "ActiveLearner",
     "AnalyticsDaily",
     "Base",
     "Certificate",
     "ContentChunk",
     "Course",
     "CoursePrerequisite",
+    "CourseReport",
     "Enrollment",
     "InstructorProfile",
     "Lesson",
@@ -30,6 +34,7 @@ __all__ = [
     "Material",
     "Module",
     "Notification",
+    "NotificationPreference",
     "OutboxEvent",
     "ProcessedEvent",
     "PublishFailure",

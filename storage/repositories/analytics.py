@@ -1,104 +1,151 @@
-"""Analytics reads: platform and course figures from the base tables (exact at read time) and
-enrollment trends from the analytics consumer's `analytics_metrics` counters."""
+"""Analytics reads, all from what the analytics consumer keeps: the per-day counters of
+`analytics_metrics` (course 0 is the platform) and the active learners per day. The figures
+follow the events, so they trail a write by the event path's lag."""
 
+from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.course import Course
-from storage.models.enrollment import Enrollment
-from storage.models.events import AnalyticsDaily
-from storage.models.user import User
+from storage.models.events import ActiveLearner, AnalyticsDaily
 
-HOURS = func.extract("epoch", Enrollment.completed_at - Enrollment.enrolled_at) / 3600.0
+PLATFORM = 0
+M = AnalyticsDaily
+SUMMED = (
+    "new_enrollments",
+    "completions",
+    "drops",
+    "new_students",
+    "new_instructors",
+    "courses_published",
+    "courses_archived",
+    "lessons_completed",
+    "completion_seconds",
+)
 
 
 def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def hours(seconds: int, completions: int) -> float | None:
+    return round(seconds / completions / 3600.0, 2) if completions else None
+
+
 class AnalyticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def overview(self) -> dict[str, Any]:
-        roles = dict(
-            (await self.session.execute(select(User.role, func.count()).group_by(User.role))).all()
-        )
-        published = await self.session.scalar(
-            select(func.count()).where(Course.status == "published")
-        )
-        total, completed, hours = (
-            await self.session.execute(
-                select(
-                    func.count(),
-                    func.count().filter(Enrollment.status == "completed"),
-                    func.avg(HOURS).filter(Enrollment.status == "completed"),
-                )
+    async def totals(self, course_id: int) -> dict[str, int]:
+        """Every counter of `course_id`, summed over all days."""
+        sums = [func.coalesce(func.sum(getattr(M, name)), 0) for name in SUMMED]
+        row = (await self.session.execute(select(*sums).where(M.course_id == course_id))).one()
+        return {name: int(value) for name, value in zip(SUMMED, row, strict=True)}
+
+    async def active_learners(self, course_id: int, since: date) -> int:
+        return await self.session.scalar(
+            select(func.count(func.distinct(ActiveLearner.student_id))).where(
+                ActiveLearner.course_id == course_id, ActiveLearner.day >= since
             )
-        ).one()
+        )
+
+    async def overview(self, today: date) -> dict[str, Any]:
+        t = await self.totals(PLATFORM)
         return {
-            "total_students": roles.get("student", 0),
-            "total_instructors": roles.get("instructor", 0),
-            "total_courses_published": published or 0,
-            "total_enrollments": total,
-            "course_completion_rate": rate(completed, total),
-            "avg_time_to_complete_hours": round(float(hours), 2) if hours is not None else None,
+            "total_students": t["new_students"],
+            "total_instructors": t["new_instructors"],
+            "total_courses_published": t["courses_published"],
+            "total_enrollments": t["new_enrollments"],
+            "course_completion_rate": rate(t["completions"], t["new_enrollments"]),
+            "avg_time_to_complete_hours": hours(t["completion_seconds"], t["completions"]),
+            "lessons_completed": t["lessons_completed"],
+            "daily_active_learners": await self.active_learners(PLATFORM, today),
+            "weekly_active_learners": await self.active_learners(
+                PLATFORM, today - timedelta(days=6)
+            ),
         }
 
     async def trend(self, granularity: Literal["day", "week", "month"]) -> list[dict[str, Any]]:
-        period = func.date_trunc(granularity, AnalyticsDaily.day)
+        period = func.date_trunc(granularity, M.day)
         rows = await self.session.execute(
             select(
                 period,
-                func.sum(AnalyticsDaily.new_enrollments),
-                func.sum(AnalyticsDaily.completions),
+                func.sum(M.new_enrollments),
+                func.sum(M.completions),
+                func.sum(M.drops),
+                func.sum(M.new_students + M.new_instructors),
+                func.sum(M.lessons_completed),
             )
-            .where(AnalyticsDaily.course_id == 0)
+            .where(M.course_id == PLATFORM)
             .group_by(period)
             .order_by(period)
         )
+        active = await self.active_by_period(granularity, PLATFORM)
         return [
-            {"period": start.date().isoformat(), "new_enrollments": new, "completions": done}
-            for start, new, done in rows
+            {
+                "period": start.date().isoformat(),
+                "new_enrollments": new,
+                "completions": done,
+                "drops": drops,
+                "new_users": users,
+                "lessons_completed": lessons,
+                "active_learners": active.get(start.date(), 0),
+            }
+            for start, new, done, drops, users, lessons in rows
         ]
 
+    async def active_by_period(self, granularity: str, course_id: int) -> dict[date, int]:
+        period = func.date_trunc(granularity, ActiveLearner.day)
+        rows = await self.session.execute(
+            select(period, func.count(func.distinct(ActiveLearner.student_id)))
+            .where(ActiveLearner.course_id == course_id)
+            .group_by(period)
+        )
+        return {start.date(): count for start, count in rows}
+
     async def popular(self, limit: int) -> list[dict[str, Any]]:
-        enrollments = func.count(Enrollment.id).filter(Enrollment.status != "dropped")
+        enrollments = func.sum(M.new_enrollments - M.drops)
         rows = await self.session.execute(
             select(Course.id, Course.title, enrollments)
-            .outerjoin(Enrollment, Enrollment.course_id == Course.id)
+            .join(M, M.course_id == Course.id)
             .where(Course.status == "published")
             .group_by(Course.id)
             .order_by(enrollments.desc(), Course.id)
             .limit(limit)
         )
-        return [{"course_id": i, "title": t, "enrollments": n} for i, t, n in rows]
+        return [{"course_id": i, "title": t, "enrollments": int(n)} for i, t, n in rows]
 
     async def course(self, course_id: int) -> dict[str, Any]:
-        by_status = func.count()
-        rows = dict(
-            (
-                await self.session.execute(
-                    select(Enrollment.status, by_status)
-                    .where(Enrollment.course_id == course_id)
-                    .group_by(Enrollment.status)
-                )
-            ).all()
-        )
-        hours = await self.session.scalar(
-            select(func.avg(case((Enrollment.status == "completed", HOURS)))).where(
-                Enrollment.course_id == course_id
-            )
-        )
-        total = sum(rows.values())
+        t = await self.totals(course_id)
+        total, done, dropped = t["new_enrollments"], t["completions"], t["drops"]
         return {
             "course_id": course_id,
             "enrollments": total,
-            "active": rows.get("active", 0) + rows.get("pending", 0),
-            "completed": rows.get("completed", 0),
-            "dropped": rows.get("dropped", 0),
-            "completion_rate": rate(rows.get("completed", 0), total),
-            "avg_time_to_complete_hours": round(float(hours), 2) if hours is not None else None,
+            "active": max(0, total - done - dropped),
+            "completed": done,
+            "dropped": dropped,
+            "completion_rate": rate(done, total),
+            "avg_time_to_complete_hours": hours(t["completion_seconds"], done),
         }
+
+    async def course_daily(self, course_id: int, since: date) -> list[dict[str, Any]]:
+        """The course's counters per day from `since`, with that day's active learners."""
+        rows = await self.session.execute(
+            select(M.day, M.new_enrollments, M.completions, M.drops, M.lessons_completed)
+            .where(M.course_id == course_id, M.day >= since)
+            .order_by(M.day)
+        )
+        active = await self.active_by_period("day", course_id)
+        return [
+            {
+                "day": day.isoformat(),
+                "new_enrollments": new,
+                "completions": done,
+                "drops": drops,
+                "lessons_completed": lessons,
+                "active_learners": active.get(day, 0),
+            }
+            for day, new, done, drops, lessons in rows
+        ]

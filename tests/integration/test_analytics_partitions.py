@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from actors.handlers import ensure_month
+from actors.analytics import ensure_month
 from storage.db import Database
 
 MONTH = date(2099, 1, 15)

@@ -1,6 +1,7 @@
 """Celery against the real RabbitMQ, Redis, PostgreSQL and S3 store, with real worker processes:
-retries with backoff end in `failed_tasks`, the PDF task stores a real PDF once, and a worker
-killed in the middle of a PDF loses nothing and duplicates nothing."""
+retries with backoff end in `failed_tasks`, the PDF task stores a real PDF once, a worker
+killed in the middle of a PDF loses nothing and duplicates nothing, and SMS and push reach
+their sink once per key (or, provider down, the dead-letter queue)."""
 
 import asyncio
 import io
@@ -27,6 +28,8 @@ from workflows.celery_app import celery_for, delete_broker_objects, queue_name
 from workflows.certificate_activities import CertificateActivities, CertificateRequest
 from workflows.tasks.certificates import enqueue_certificate_pdf, pdf_key
 from workflows.tasks.email import enqueue_email
+from workflows.tasks.messages import enqueue_message
+from workflows.tasks.providers import OutboundMessage, read_messages
 
 DELAYS = [1, 1, 1]
 
@@ -203,3 +206,49 @@ async def test_worker_killed_mid_pdf_leaves_one_certificate_with_its_pdf(
     )
     assert [item["Key"] for item in listed["Contents"]] == [key]
     assert stored_pdf(celery_settings, key).startswith(b"%PDF")
+
+
+def test_sms_and_push_reach_the_local_sink_once_per_key(
+    celery_settings: Settings, worker: CeleryWorker
+) -> None:
+    for channel in ("sms", "push"):
+        message = OutboundMessage(
+            channel=channel,
+            user_id=7,
+            kind="reminder",
+            body="Hi",
+            dedupe_key=f"k:{uuid.uuid4().hex}",
+        )
+        outcomes = [
+            celery_for(celery_settings)
+            .AsyncResult(enqueue_message(celery_settings, message))
+            .get(timeout=30)
+            for _ in range(2)
+        ]
+        assert outcomes == ["sent", "duplicate"]
+        [stored_message] = read_messages(celery_settings, channel)
+        assert stored_message["user_id"] == 7 and stored_message["body"] == "Hi"
+
+
+def test_an_unreachable_sms_provider_is_retried_then_dead_lettered(
+    celery_settings: Settings,
+) -> None:
+    down = celery_settings.model_copy(
+        update={
+            "sms_provider": "http",
+            "sms_provider_url": f"http://127.0.0.1:{free_port()}/sms",
+            "provider_timeout_seconds": 1.0,
+        }
+    )
+    worker = start_celery_worker(down)
+    try:
+        message = OutboundMessage(
+            channel="sms", user_id=7, kind="reminder", body="Hi", dedupe_key="k:down"
+        )
+        task_id = enqueue_message(down, message)
+        dead = dead_letter(down)
+    finally:
+        worker.stop()
+    assert dead.headers["id"] == task_id and dead.headers["task"] == "smartcourse.sms.send"
+    assert dead.headers["retries"] == len(DELAYS)
+    assert dead.headers["x-first-death-queue"] == queue_name(down, "sms_queue")

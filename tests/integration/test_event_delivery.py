@@ -36,6 +36,9 @@ SAMPLE = {
     "module_id": 1,
     "certificate_id": 1,
     "verification_code": "code",
+    "course_title": "T",
+    "reason": "no lessons",
+    "day": "2026-01-01",
 }
 
 

@@ -73,3 +73,8 @@ def test_parse_event_refuses_unknown_types_and_bad_data(mutate) -> None:
 def test_parse_event_refuses_bytes_that_are_not_a_json_object(raw: bytes) -> None:
     with pytest.raises(ValidationFailed):
         parse_event(raw)
+
+
+def test_no_topic_is_declared_without_a_reader() -> None:
+    # Derived analytics figures are rows in analytics_metrics, read by /analytics.
+    assert "analytics.events" not in {topic.name for topic in TOPICS}
