@@ -1,8 +1,8 @@
 """read side: notification preferences, the analytics consumer's new counters and active
 learners, and course reports
 
-Revision ID: 0007_readside
-Revises: 0005
+Revision ID: 0009_readside
+Revises: 0008_revision
 """
 
 from collections.abc import Sequence
