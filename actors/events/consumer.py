@@ -57,6 +57,10 @@ DEPENDENCY_ERRORS = (
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
+class LogReset(Exception):
+    """The broker's log of a partition is shorter than what this group already read."""
+
+
 def dependency_down(error: BaseException | None) -> bool:
     """Whether `error` (or what it wraps) says a dependency is unreachable, not the event bad."""
     while error is not None:
@@ -97,9 +101,14 @@ class GroupConsumer:
             await quietly(source.stop(), dlq.stop())
 
     async def measure_lag(self, source: AIOKafkaConsumer) -> None:
+        """The lag of each partition; a log that ends before this group's position went back
+        (the broker lost it): the session starts over from the group's committed offsets,
+        which went with it, so from the new log's start (the relay replays into it)."""
         for partition in source.assignment():
             end, position = source.highwater(partition), await source.position(partition)
             if end is not None:
+                if end < position:
+                    raise LogReset(f"{partition} ends at {end}, before position {position}")
                 LAG.set(end - position, tags={"group": self.group, "topic": partition.topic})
 
     async def handle_batches(
