@@ -4,34 +4,16 @@ and the Temporal worker host, created once and found by name.
 Every actor is detached and created with `get_if_exists`, so `smartcourse up`, a Serve replica
 on a cluster (KubeRay) or a test may all call `ensure_actors` and get the same ones."""
 
-import asyncio
 import time
 
 import ray
 
 from actors.events import EventsActor, actor_roles
-from actors.ops import ReloadCourse
-from actors.placement import shard_name
-from actors.shard import Shard
+from actors.shards import NAMESPACE, shard_handles
 from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
 from core.settings import Settings
 
-NAMESPACE = "smartcourse"
 WORKER_START_SECONDS = 30
-
-
-def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
-    return [
-        Shard.options(
-            name=shard_name(index),
-            namespace=NAMESPACE,
-            lifetime="detached",
-            get_if_exists=True,
-            # On a cluster the shards go to different nodes, so one node's loss moves few.
-            scheduling_strategy="SPREAD",
-        ).remote(settings, index)
-        for index in range(settings.shard_count)
-    ]
 
 
 def worker_host(settings: Settings) -> ray.actor.ActorHandle:
@@ -63,10 +45,3 @@ def ensure_actors(settings: Settings) -> None:
                 f"is Temporal reachable at {settings.temporal_address}?"
             )
         time.sleep(0.1)
-
-
-async def reload_course(settings: Settings, course_id: int) -> None:
-    """Every shard forgets its copy of the course (status, seats, structure)."""
-    await asyncio.gather(
-        *(s.call.remote([ReloadCourse(course_id)]) for s in shard_handles(settings))
-    )

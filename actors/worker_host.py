@@ -6,6 +6,7 @@ import logging
 
 import ray
 
+from actors.shards import reload_course
 from core.logs import configure_logging
 from core.settings import Settings
 from storage.content_store import open_content_store
@@ -47,8 +48,6 @@ class WorkflowWorkerHost:
         self.running = asyncio.get_event_loop().create_task(self.run())
 
     async def course_changed(self, course_id: int) -> None:
-        from actors.pool import reload_course
-
         async with self.db.unit_of_work() as uow:
             course = await CourseRepository(uow.session).get(course_id)
         await self.cache.invalidate(course_id, [] if course is None else [course.category])

@@ -72,9 +72,14 @@ class Settings(BaseSettings):
     # wait on I/O, and batch jobs need room to be scheduled beside them; unset: 4 per core.
     ray_num_cpus: int | None = None
     serve_max_ongoing_requests: int = 200
-    gateway_replicas: int = 1
+    # The ingress scales with Serve autoscaling between these bounds, aiming at this many
+    # requests in flight per replica.
+    gateway_min_replicas: int = 1
+    gateway_max_replicas: int = 1
+    gateway_target_ongoing_requests: float = 64.0
     # Replicas wait on I/O; a fraction of a CPU each lets every deployment fit on 2 cores.
     replica_cpus: float = 0.25
+    # The most replicas of a deployment beside the ingress (materials uploads).
     service_replicas: int = 1
     haproxy: bool = True
     haproxy_stats_port: int = 8404
@@ -149,6 +154,10 @@ class Settings(BaseSettings):
     # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
     celery_queue_prefix: str = ""
     celery_worker_concurrency: int = 2
+    # Threads: the tasks wait on SMTP, S3 and Temporal, and one process costs a third of the
+    # memory of prefork's parent and children (benchmarks/footprint.py); prefork for CPU-heavy
+    # deployments.
+    celery_pool: Literal["threads", "prefork", "solo"] = "threads"
     # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
     celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0

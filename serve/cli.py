@@ -189,7 +189,8 @@ def create_admin(settings: Settings, email: str, full_name: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    up_log = Path(settings.data_dir) / "logs" / "smartcourse.log"
+    configure_logging(settings.log_level, up_log if args.command == "up" else None)
     if args.command == "up":
         return up(settings, local_servers=args.local_servers)
     if args.command == "create-admin":
