@@ -9,7 +9,12 @@ import contextlib
 import json
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    TopicPartition,
+)
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -103,9 +108,14 @@ def producer(settings: Settings, *, raw: bool = False) -> AIOKafkaProducer:
     )
 
 
-def consumer(settings: Settings, group: str, topics: list[str]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *(topic_name(settings, topic) for topic in topics),
+def consumer(
+    settings: Settings,
+    group: str,
+    topics: list[str],
+    listener: ConsumerRebalanceListener | None = None,
+) -> AIOKafkaConsumer:
+    """A group member subscribed to `topics` (told of its assignments, with a `listener`)."""
+    source = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,
         enable_auto_commit=False,
@@ -116,3 +126,5 @@ def consumer(settings: Settings, group: str, topics: list[str]) -> AIOKafkaConsu
         # consumer make a 10 s refresh cheap.
         metadata_max_age_ms=10_000,
     )
+    source.subscribe([topic_name(settings, topic) for topic in topics], listener=listener)
+    return source

@@ -40,21 +40,33 @@ class EventsActor:
         configure_tracing(settings, "smartcourse-events")
         self.roles = roles
         groups = [role for role in roles if role != RELAY]
-        # Partitions of a group are handled concurrently; a few connections each suffice.
-        pool = 4 * len(groups) + (3 if RELAY in roles else 0)
-        db = Database(settings.model_copy(update={"db_pool_size": pool}))
+        # An engine (pool) per loop owner, so a connection a failure left broken in one pool
+        # is never handed to another loop. Partitions of a group are handled concurrently;
+        # a few connections each suffice.
+        relay_db = settings.model_copy(update={"db_pool_size": 3})
+        group_db = settings.model_copy(update={"db_pool_size": 4})
         heartbeats = Heartbeats(connect_redis(settings), settings)
         self.loops = Loops()
         self.relay: Relay | None = None
         self.retention: Retention | None = None
+        self.consumers = {
+            group: GroupConsumer(settings, group, Database(group_db)) for group in groups
+        }
         if RELAY in roles:
-            self.relay, self.retention = Relay(settings, db), Retention(settings, db)
+            db = Database(relay_db)
+            self.relay = Relay(settings, db, self.log_lost)
+            self.retention = Retention(settings, db)
             self.loops.start(self.relay.run, Health("relay", settings, heartbeats))
             self.loops.start(self.relay.listen, Health("relay-listener", settings, None))
             self.loops.start(self.retention.run, Health("retention", settings, None))
-        self.consumers = {group: GroupConsumer(settings, group, db) for group in groups}
         for group, consumer in self.consumers.items():
             self.loops.start(consumer.run, Health(f"consumer:{group}", settings, heartbeats))
+
+    def log_lost(self) -> None:
+        """The broker lost its log: every group here reads the new one from its start (with
+        one actor per group, each finds it by its partitions ending before its position)."""
+        for consumer in self.consumers.values():
+            consumer.log_lost()
 
     async def stats(self) -> dict:
         """What it has done since it started (per process: a restart starts from zero)."""

@@ -14,7 +14,13 @@ import time
 
 import asyncpg
 import sqlalchemy.exc
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
@@ -57,6 +63,28 @@ DEPENDENCY_ERRORS = (
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
+class LogReset(Exception):
+    """The broker lost its log (a partition ends before this group's position, or the relay
+    found the epoch marker gone): the next session reads the new log from its start."""
+
+
+class FromStart(ConsumerRebalanceListener):
+    """After a log loss, the partitions first assigned are read from their start: the group's
+    offsets on the new broker, if any, were committed against the old log's positions."""
+
+    def __init__(self, owner: "GroupConsumer") -> None:
+        self.owner = owner
+        self.source: AIOKafkaConsumer | None = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self.owner.from_start and assigned and self.source is not None:
+            await self.source.seek_to_beginning(*assigned)
+            self.owner.from_start = False
+
+
 def dependency_down(error: BaseException | None) -> bool:
     """Whether `error` (or what it wraps) says a dependency is unreachable, not the event bad."""
     while error is not None:
@@ -78,17 +106,28 @@ class GroupConsumer:
         # Each group's spans name the group as their service, as when it had a process.
         self.tracer = service_tracer(settings, f"smartcourse-{group}")
         self.handled = 0
+        self.from_start = False  # the next assignment reads the partitions from their start
+        self.lost = False  # the relay found the broker without its log: start over
+
+    def log_lost(self) -> None:
+        """Told by the relay in the same process: the broker came back without its log."""
+        self.lost = self.from_start = True
 
     async def run(self, health: Health) -> None:
         """One session: join the group and consume until a failure."""
         await ensure_topics(self.settings)
-        source = consumer(self.settings, self.group, self.subscription.topics)
+        listener = FromStart(self)
+        source = consumer(self.settings, self.group, self.subscription.topics, listener)
+        listener.source = source
         dlq = producer(self.settings, raw=True)
         try:
             await source.start()
             await dlq.start()
             while True:
                 await health.beat()
+                if self.lost:
+                    self.lost = False
+                    raise LogReset("the relay found the broker without its log")
                 batches = await source.getmany(timeout_ms=500)
                 if batches:
                     await self.handle_batches(source, batches, dlq)
@@ -97,9 +136,15 @@ class GroupConsumer:
             await quietly(source.stop(), dlq.stop())
 
     async def measure_lag(self, source: AIOKafkaConsumer) -> None:
+        """The lag of each partition; a log that ends before this group's position went back
+        (the broker lost it): the session starts over from the group's committed offsets,
+        which went with it, so from the new log's start (the relay replays into it)."""
         for partition in source.assignment():
             end, position = source.highwater(partition), await source.position(partition)
             if end is not None:
+                if end < position:
+                    self.from_start = True
+                    raise LogReset(f"{partition} ends at {end}, before position {position}")
                 LAG.set(end - position, tags={"group": self.group, "topic": partition.topic})
 
     async def handle_batches(
@@ -110,10 +155,16 @@ class GroupConsumer:
     ) -> None:
         """Partitions side by side, each in its order (per aggregate), so one busy partition
         does not hold back the events queued behind it in the others; then one commit. A
-        failure in one cancels the others (a task group), so none runs on unsupervised."""
-        async with asyncio.TaskGroup() as group:
-            for messages in batches.values():
-                group.create_task(self.process_in_order(messages, dlq))
+        failure in one lets the others finish their messages (cancelling a statement midway
+        can hand a busy connection back to the pool) and then ends the session: no partition
+        task outlives it."""
+        outcomes = await asyncio.gather(
+            *(self.process_in_order(messages, dlq) for messages in batches.values()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         offsets = {partition: messages[-1].offset + 1 for partition, messages in batches.items()}
         # aiokafka retries a commit for a vanished topic without end; past the deadline the
         # session fails and starts over (topics ensured, group rejoined).

@@ -18,7 +18,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -65,8 +65,11 @@ async def quietly(*closing: Awaitable[object]) -> None:
 
 
 class Relay:
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings, self.db = settings, db
+    def __init__(
+        self, settings: Settings, db: Database, log_lost: Callable[[], None] = lambda: None
+    ) -> None:
+        """`log_lost` tells the consumers in this process when the broker lost its log."""
+        self.settings, self.db, self.log_lost = settings, db, log_lost
         self.wake = asyncio.Event()
         self.published = 0
         self.replayed = 0
@@ -125,6 +128,7 @@ class Relay:
         if marked:
             REPLAYED.inc(marked)
         log.warning("event=broker_log_lost replayed=%d", marked)
+        self.log_lost()
         self.wake.set()
 
     async def relay_batch(self, kafka: AIOKafkaProducer) -> int:

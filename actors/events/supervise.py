@@ -48,7 +48,7 @@ class Health:
         if not self.failing:
             self.failing = True
             log.error(
-                "event=loop_failing loop=%s error=%r retry_in=%.1f",
+                "event=loop_failing loop=%s error=%r retry_in=%.2f",
                 self.name,
                 error,
                 self.backoff,

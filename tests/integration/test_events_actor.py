@@ -5,23 +5,30 @@ every event's effect happened exactly once, with no hand on the system: analytic
 notifications, and the loops' heartbeats are back."""
 
 import asyncio
+import os
 import random
+import signal
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import ray
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from actors.events import LOCAL_ACTOR
 from actors.handlers import CONSUMERS
 from actors.pool import NAMESPACE
 from core.events import EventEnvelope
+from serve.processes import port_open
+from serve.stack import LocalStack
 from storage.db import Database
 from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
 from storage.migrate import plain_dsn
 from storage.models.enrollment import Notification
-from storage.models.events import AnalyticsDaily
+from storage.models.events import AnalyticsDaily, ProcessedEvent
+from storage.models.outbox import OutboxEvent
+from storage.outbox import outbox_row
 from tests.conftest import System
 from tests.e2e.accounts import account
 from tests.e2e.catalog import poll
@@ -156,3 +163,105 @@ async def test_terminated_database_connections_lose_and_double_nothing(
     # The loops survived in the same process: nothing had to restart the actor.
     assert after["pid"] == before["pid"]
     assert all(after["loops"].values())
+
+
+async def lost_by_the_broker(db: Database, load: Traffic, steps: int) -> None:
+    """Events the broker had acknowledged (marked published) but no group consumed: what an
+    in-memory broker's restart loses."""
+    events = [event for n in range(steps) for event in load.step_events(10_000 + n)]
+    rows = [outbox_row(event) | {"published_at": datetime.now(UTC)} for event in events]
+    async with db.unit_of_work() as uow:
+        await uow.session.execute(insert(OutboxEvent), rows)
+        await uow.commit()
+    load.emitted += events
+
+
+async def test_a_broker_restarted_empty_gets_the_unconsumed_events_again(
+    system: System, db: Database, servers: LocalStack
+) -> None:
+    load = await traffic(system, db)
+    await lost_by_the_broker(db, load, 5)
+    producing = asyncio.create_task(load.run(30, pace=0.2))
+    broker = servers.started["kafka"]
+    try:
+        await poll(load.emitted_at_least(10 + 2 * 10), within=60)
+        assert broker.process is not None
+        os.killpg(broker.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(broker.process.wait)
+        broker.start()  # same argv, same port, an empty log
+
+        async def answers() -> bool:
+            return await asyncio.to_thread(port_open, system.settings.kafka_bootstrap, 0)
+
+        await poll(answers, within=60)
+    finally:
+        await producing
+    await load.all_applied_once(within=180)
+    assert (await stats())["replayed"] >= 10
+    await heartbeats_fresh(system)
+
+
+async def test_a_killed_events_actor_is_restarted_and_loses_and_doubles_nothing(
+    system: System, db: Database
+) -> None:
+    load = await traffic(system, db)
+    pid = (await stats())["pid"]
+    producing = asyncio.create_task(load.run(30))
+    try:
+        await poll(load.emitted_at_least(20), within=60)
+        os.kill(pid, signal.SIGKILL)
+    finally:
+        await producing
+
+    async def restarted() -> bool:
+        return (await stats())["pid"] != pid  # the call waits for the restart
+
+    await poll(restarted, within=90)
+    await load.all_applied_once()
+    await heartbeats_fresh(system)
+
+
+OLD_OUTBOX = """
+INSERT INTO outbox (event_id, event_type, topic, key, payload, created_at, published_at)
+SELECT gen_random_uuid(), 'progress.updated', 'progress.events', 'old', '{}'::jsonb, :at, :at
+FROM generate_series(1, :n)
+"""
+OLD_PROCESSED = """
+INSERT INTO processed_events (consumer_group, event_id, processed_at)
+SELECT 'retention-test', gen_random_uuid(), :at FROM generate_series(1, :n)
+"""
+
+
+async def test_retention_deletes_old_rows_while_the_relay_keeps_publishing(
+    system: System, db: Database
+) -> None:
+    days = max(
+        system.settings.outbox_retention_days, system.settings.processed_event_retention_days
+    )
+    old, rows = datetime.now(UTC) - timedelta(days=days + 1), 40_000
+    async with db.unit_of_work() as uow:
+        for statement in (OLD_OUTBOX, OLD_PROCESSED):
+            await uow.session.execute(text(statement), {"at": old, "n": rows})
+        await uow.commit()
+    load = await traffic(system, db)
+    sweeping = events_actor().sweep.remote()
+    await load.run(5, pace=0.05)
+    counts = await sweeping
+    async with db.unit_of_work() as uow:
+        swept_at = await uow.session.scalar(select(func.now()))
+        left = await uow.session.scalar(
+            select(func.count()).where(OutboxEvent.published_at < old + timedelta(hours=1))
+        )
+        left_processed = await uow.session.scalar(
+            select(func.count()).where(ProcessedEvent.consumer_group == "retention-test")
+        )
+        first = await uow.session.scalar(
+            select(func.min(OutboxEvent.published_at)).where(
+                OutboxEvent.event_id.in_([event.id for event in load.emitted])
+            )
+        )
+    assert counts["outbox"] >= rows and counts["processed_events"] >= rows
+    assert left == left_processed == 0
+    # The relay published the traffic while the sweep was still deleting.
+    assert first is not None and first < swept_at
+    await load.all_applied_once()

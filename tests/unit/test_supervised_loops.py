@@ -1,0 +1,86 @@
+"""Supervised loops (actors/events/supervise.py): a failing session is retried with a capped
+backoff and logged once per state change; a loop task that ends takes its process down; and
+which errors count as a dependency being down rather than a bad event."""
+
+import asyncio
+import logging
+import subprocess
+import sys
+
+import asyncpg
+import pytest
+
+from actors.events import actor_roles
+from actors.events.consumer import dependency_down
+from actors.events.supervise import Health, supervise
+from actors.handlers import CONSUMERS, Poison
+from core.settings import Settings
+
+
+def fast() -> Settings:
+    return Settings(consumer_backoff_initial_seconds=0.01, outbox_retry_max_seconds=0.04)
+
+
+async def test_a_failing_session_is_retried_and_logged_once_per_state_change(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    health, calls = Health("test-loop", fast(), None), []
+
+    async def session(health: Health) -> None:
+        calls.append(health.backoff)
+        if len(calls) <= 4:
+            raise ConnectionError("down")
+        await health.beat()
+        if len(calls) == 5:
+            raise ConnectionError("down again")
+        # the sixth session returns: a bug, which ends the supervisor
+
+    with caplog.at_level(logging.INFO, logger="actors.events.supervise"):
+        await asyncio.wait_for(supervise(session, health), 5)
+    events = [r.getMessage().split()[0] for r in caplog.records if r.levelno >= logging.WARNING]
+    assert events == [
+        "event=loop_failing",
+        "event=loop_recovered",
+        "event=loop_failing",
+        "event=loop_recovered",
+        "event=loop_returned",
+    ]
+    assert caplog.records[0].exc_info is not None  # the first failure has its traceback
+    assert calls[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]  # doubling, capped
+
+
+def test_a_loop_that_ends_exits_the_process() -> None:
+    program = (
+        "import asyncio\n"
+        "from actors.events.supervise import Health, Loops\n"
+        "from core.settings import Settings\n"
+        "async def session(health):\n"
+        "    return\n"
+        "async def main():\n"
+        "    Loops().start(session, Health('x', Settings(), None))\n"
+        "    await asyncio.sleep(10)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60)
+    assert done.returncode == 1
+    assert b"event=loop_ended" in done.stderr
+
+
+def test_a_dependency_down_is_told_from_a_bad_event() -> None:
+    assert dependency_down(ConnectionRefusedError())
+    assert dependency_down(asyncpg.exceptions.AdminShutdownError("terminated"))
+    wrapped = RuntimeError("handler")
+    wrapped.__cause__ = OSError("no route")
+    assert dependency_down(wrapped)
+    assert not dependency_down(Poison("the course does not exist"))
+    assert not dependency_down(ValueError("bad data"))
+    assert not dependency_down(asyncpg.exceptions.QueryCanceledError("statement timeout"))
+
+
+def test_the_events_actors_of_each_layout() -> None:
+    assert actor_roles(Settings()) == {"events": ["relay", *CONSUMERS]}
+    split = actor_roles(Settings(events_actor_per_group=True))
+    assert split["events-relay"] == ["relay"]
+    assert sorted(role for roles in split.values() for role in roles) == sorted(
+        ["relay", *CONSUMERS]
+    )
