@@ -7,7 +7,7 @@ from typing import Any
 
 from actors.ops import Op, placement_key
 from actors.placement import shard_index
-from actors.pool import shard_handles
+from actors.shards import shard_handles
 from core.errors import DependencyDown, DomainError
 from core.settings import Settings
 from storage.telemetry import current_carrier

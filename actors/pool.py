@@ -1,39 +1,19 @@
-"""The system's named actors: shards, the outbox relay, the event consumers and the Temporal
-worker host, created once and found by name.
+"""The system's named actors: shards, the events actor(s) (outbox relay and consumer groups)
+and the Temporal worker host, created once and found by name.
 
 Every actor is detached and created with `get_if_exists`, so `smartcourse up`, a Serve replica
 on a cluster (KubeRay) or a test may all call `ensure_actors` and get the same ones."""
 
-import asyncio
 import time
 
 import ray
 
-from actors.consumer import EventConsumer
-from actors.handlers import CONSUMERS
-from actors.ops import ReloadCourse
-from actors.placement import shard_name
-from actors.relay import OutboxRelay
-from actors.shard import Shard
+from actors.events import EventsActor, actor_roles
+from actors.shards import NAMESPACE, shard_handles
 from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
 from core.settings import Settings
 
-NAMESPACE = "smartcourse"
 WORKER_START_SECONDS = 30
-
-
-def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
-    return [
-        Shard.options(
-            name=shard_name(index),
-            namespace=NAMESPACE,
-            lifetime="detached",
-            get_if_exists=True,
-            # On a cluster the shards go to different nodes, so one node's loss moves few.
-            scheduling_strategy="SPREAD",
-        ).remote(settings, index)
-        for index in range(settings.shard_count)
-    ]
 
 
 def worker_host(settings: Settings) -> ray.actor.ActorHandle:
@@ -42,24 +22,19 @@ def worker_host(settings: Settings) -> ray.actor.ActorHandle:
     ).remote(settings)
 
 
-def relay(settings: Settings) -> ray.actor.ActorHandle:
-    return OutboxRelay.options(
-        name="outbox-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-    ).remote(settings)
-
-
-def consumers(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+def events_actors(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+    """The events actor (or, with `events_actor_per_group`, one per group and the relay's)."""
     return {
-        group: EventConsumer.options(
-            name=group, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-        ).remote(settings, group)
-        for group in CONSUMERS
+        name: EventsActor.options(
+            name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        ).remote(settings, roles)
+        for name, roles in actor_roles(settings).items()
     }
 
 
 def ensure_actors(settings: Settings) -> None:
     """Create what is missing and wait until every actor answers and the worker has started."""
-    handles = [*shard_handles(settings), relay(settings), *consumers(settings).values()]
+    handles = [*shard_handles(settings), *events_actors(settings).values()]
     ray.get([handle.stats.remote() for handle in handles])
     host = worker_host(settings)
     deadline = time.monotonic() + WORKER_START_SECONDS
@@ -70,10 +45,3 @@ def ensure_actors(settings: Settings) -> None:
                 f"is Temporal reachable at {settings.temporal_address}?"
             )
         time.sleep(0.1)
-
-
-async def reload_course(settings: Settings, course_id: int) -> None:
-    """Every shard forgets its copy of the course (status, seats, structure)."""
-    await asyncio.gather(
-        *(s.call.remote([ReloadCourse(course_id)]) for s in shard_handles(settings))
-    )

@@ -1,16 +1,28 @@
 """The actor that hosts the Temporal worker, so the system runs its workflows in one place and
-Ray restarts the worker when its process dies (Temporal then redelivers the unfinished tasks)."""
+Ray restarts the worker when its process dies (Temporal then redelivers the unfinished tasks).
+
+Two loops run here and neither may die quietly: the worker (connect, build, run, beat
+`temporal_worker` while it runs) and the reminder schedule (made sure of at start and again
+every few minutes, so a Temporal that lost its state gets it back). Each logs a state change
+once with its traceback, backs off and goes on; if a loop ever ends, the process exits and Ray
+starts the actor again, so nothing stays half alive.
+"""
 
 import asyncio
 import logging
+import os
+from collections.abc import Awaitable, Callable
 
 import ray
+from temporalio.client import Client
 
+from actors.shards import reload_course
 from core.logs import configure_logging
 from core.settings import Settings
 from storage.content_store import open_content_store
 from storage.course_cache import CourseCache
 from storage.db import Database
+from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
 from storage.repositories.course import CourseRepository
 from storage.telemetry import configure_tracing
@@ -24,10 +36,33 @@ from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
 WORKER_HOST = "temporal-worker"
+HEARTBEAT = "temporal_worker"
+SCHEDULE_CHECK_SECONDS = 300.0
 
 
 def certificate_activities(activities: CertificateActivities) -> list:
     return [activities.issue, activities.render_pdf, activities.announce, activities.send_email]
+
+
+class Retrying:
+    """Backoff and state-change logging of one loop: a failure is logged once with its
+    traceback, repeats only count, and the recovery is logged once."""
+
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name, self.failures = name, 0
+        self.initial = settings.supervisor_backoff_initial_seconds
+        self.maximum = settings.worker_retry_max_seconds
+
+    def recovered(self) -> None:
+        if self.failures:
+            log.info("event=%s_recovered after_failures=%d", self.name, self.failures)
+        self.failures = 0
+
+    async def failed(self, error: Exception) -> None:
+        if not self.failures:
+            log.warning("event=%s_failing error=%r", self.name, error, exc_info=error)
+        self.failures += 1
+        await asyncio.sleep(min(self.maximum, self.initial * 2 ** (self.failures - 1)))
 
 
 @ray.remote(max_restarts=-1, num_cpus=0)
@@ -39,46 +74,89 @@ class WorkflowWorkerHost:
         serve_sdk_metrics(settings)
         self.settings = settings
         self.db = Database(settings)
+        self.redis = connect_redis(settings)
+        self.heartbeats = Heartbeats(self.redis, settings)
         self.cache = CourseCache(
-            connect_redis(settings),
-            settings.course_cache_ttl_seconds,
-            settings.catalog_cache_ttl_seconds,
+            self.redis, settings.course_cache_ttl_seconds, settings.catalog_cache_ttl_seconds
         )
-        self.running = asyncio.get_event_loop().create_task(self.run())
+        self.stopping = False
+        loop = asyncio.get_event_loop()
+        self.running = loop.create_task(self.supervised("temporal_worker", self.serve))
+        self.schedule = loop.create_task(self.supervised("reminder_schedule", self.keep_schedule))
 
     async def course_changed(self, course_id: int) -> None:
-        from actors.pool import reload_course
-
         async with self.db.unit_of_work() as uow:
             course = await CourseRepository(uow.session).get(course_id)
         await self.cache.invalidate(course_id, [] if course is None else [course.category])
         await reload_course(self.settings, course_id)
 
-    async def run(self) -> None:
+    def activities(self) -> list:
         content = open_content_store(self.settings, self.db)
-        activities = [
+        return [
             *CourseActivities(self.db, content, self.course_changed).all(),
-            *EnrollmentActivities(self.db, connect_redis(self.settings)).all(),
+            *EnrollmentActivities(self.db, self.redis).all(),
             *certificate_activities(CertificateActivities(self.settings, self.db)),
             ReminderActivities(self.settings, self.db).remind_inactive_students,
         ]
-        while True:
-            try:
-                client = await connect(self.settings)
-                await ensure_schedule(client, self.settings)
-                self.worker = build_worker(client, self.settings, activities)
-                log.info(
-                    "event=temporal_worker_started queue=%s", self.settings.temporal_task_queue
-                )
-                await self.worker.run()
+
+    async def supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run `loop` until the actor stops; its end at any other time ends the process."""
+        try:
+            await loop()
+        except BaseException as error:
+            if self.stopping:
                 return
-            except (RuntimeError, OSError) as error:
-                log.warning("event=temporal_worker_retry error=%s", error)
-                await asyncio.sleep(1)
+            log.critical("event=%s_loop_died error=%r", name, error, exc_info=error)
+        else:
+            if self.stopping:
+                return
+            log.critical("event=%s_loop_ended", name)
+        # Ray restarts the actor (max_restarts=-1); a live actor with a dead loop would not be.
+        os._exit(1)
+
+    async def serve(self) -> None:
+        activities, retrying = self.activities(), Retrying("temporal_worker", self.settings)
+        while not self.stopping:
+            try:
+                self.worker = build_worker(await connect(self.settings), self.settings, activities)
+                queue = self.settings.temporal_task_queue
+                log.info("event=temporal_worker_started queue=%s", queue)
+                beating = asyncio.get_running_loop().create_task(self.beat())
+                try:
+                    retrying.recovered()
+                    await self.worker.run()
+                finally:
+                    beating.cancel()
+                if not self.stopping:
+                    raise RuntimeError("the Temporal worker stopped on its own")
+            except Exception as error:
+                await retrying.failed(error)
+
+    async def beat(self) -> None:
+        """`temporal_worker` stays alive in Redis while the worker runs (readiness reads it)."""
+        while True:
+            await self.heartbeats.beat(HEARTBEAT)
+            await asyncio.sleep(self.settings.heartbeat_ttl_seconds / 3)
+
+    async def keep_schedule(self) -> None:
+        retrying, client = Retrying("reminder_schedule", self.settings), None
+        while not self.stopping:
+            try:
+                client = client or await Client.connect(
+                    self.settings.temporal_address, namespace=self.settings.temporal_namespace
+                )
+                await ensure_schedule(client, self.settings)
+                retrying.recovered()
+                await asyncio.sleep(SCHEDULE_CHECK_SECONDS)
+            except Exception as error:
+                client = None
+                await retrying.failed(error)
 
     async def ready(self) -> bool:
         return hasattr(self, "worker") and not self.running.done()
 
     async def stop(self) -> None:
+        self.stopping = True
+        self.schedule.cancel()
         if hasattr(self, "worker"):
             await self.worker.shutdown()

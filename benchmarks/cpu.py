@@ -37,7 +37,11 @@ class CpuUsage:
 def label(name: str, cmdline: list[str]) -> str:
     first = cmdline[0] if cmdline else name
     if first.startswith("ray::"):
-        return first.split()[0].split(".")[0]
+        title = first.split()[0]
+        # A replica retitles itself while it handles a request (`ray::SERVE_REPLICA::app#d#id:
+        # ServeReplica:app:d`): its lines still add up under the deployment.
+        replica = title.find("ServeReplica:")
+        return ("ray::" + title[replica:] if replica > 0 else title).split(".")[0]
     program = Path(first).name if cmdline else name
     if program.startswith("python") and len(cmdline) > 1:
         if "-m" in cmdline[:-1]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from benchmarks.enrollment_workflow import ARRIVAL_SECONDS, START_SECONDS
+from benchmarks.footprint import Footprint
 from benchmarks.progress import machine, verdict
 
 # The seed design's targets (ms at each step; seconds for the workflow and the event lag).
@@ -30,6 +31,8 @@ class Step:
     seconds: int
     rows: list[dict[str, str]]
     failures: list[dict[str, str]] = field(default_factory=list)
+    # CPU seconds per process label during the step (benchmarks/cpu.py).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def figure(self, column: str, name: str = "Aggregated") -> float:
         row = next((r for r in self.rows if r["Name"] == name), None)
@@ -68,6 +71,7 @@ class LoadResult:
     cache: Counter[tuple[str, str]]
     versions: dict[str, str]
     elapsed: float = 0.0
+    footprint: Footprint | None = None
 
     def load_steps(self, target: str) -> list[Step]:
         return [s for s in self.steps if s.target == target and s.phase == "load"]
@@ -238,8 +242,40 @@ How to read it:
 """
 
 
+def cpu_table(result: LoadResult) -> list[str]:
+    """CPU ms per request by process, for each target at its busiest step."""
+    lines = []
+    for target in ("smartcourse", "baseline"):
+        steps = result.load_steps(target)
+        if not steps or not steps[-1].cpu or not steps[-1].requests:
+            continue
+        step = steps[-1]
+        per_request = {name: 1000 * s / step.requests for name, s in step.cpu.items()}
+        total = sum(per_request.values())
+        lines += [
+            "",
+            f"CPU per request, {target} at {step.users} users: **{total:.2f} ms** in all "
+            "(the machine's processes, locust included):",
+            "",
+            "| process | CPU ms per request |",
+            "|---|---|",
+            *(
+                f"| {name} | {ms:.2f} |"
+                for name, ms in sorted(per_request.items(), key=lambda item: -item[1])
+            ),
+        ]
+    return lines
+
+
+def footprint_section(result: LoadResult) -> list[str]:
+    if result.footprint is None:
+        return []
+    intro = "Footprint of the stack, measured before the seed and the load:"
+    return ["", intro, "", *result.footprint.lines()]
+
+
 def markdown(result: LoadResult) -> str:
-    lines = header(result) + steps_table(result)
+    lines = header(result) + steps_table(result) + cpu_table(result) + footprint_section(result)
     lines += ["", "Targets (seed design) for SmartCourse on this machine:"]
     lines += latency_verdicts(result)
     lines.append(workflow_verdict(result.workflow))

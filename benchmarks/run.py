@@ -5,7 +5,7 @@ then against the baseline (benchmarks/baseline) on the same database. Around the
 the enrollment workflow (during the busiest step), the event lag and the course cache's hit
 rate; it writes benchmarks/results/load.md and load.png.
 
-Sizes come from env vars, for short trial runs: LOAD_STEPS (users per step, "8,16,32,64"),
+Sizes come from env vars, for short trial runs: LOAD_STEPS (users per step, "8,16,32,64,128"),
 LOAD_STEP_SECONDS (45), LOAD_WARMUP_SECONDS (15), LOAD_COURSES, LOAD_STUDENTS and
 LOAD_ENROLLMENTS (the seeder's defaults).
 """
@@ -28,8 +28,10 @@ import asyncpg
 import ray
 
 from benchmarks.cache_hits import cache_lookups, settled_cache_lookups
+from benchmarks.cpu import cpu_usage
 from benchmarks.enrollment_workflow import measure_enrollment_workflow
 from benchmarks.event_lag import measure_event_lag
+from benchmarks.footprint import measure
 from benchmarks.load_report import LoadResult, Step, write_report
 from benchmarks.progress import (
     RESULTS,
@@ -44,7 +46,7 @@ from core.settings import Settings
 from storage.migrate import plain_dsn
 
 log = logging.getLogger("benchmarks.run")
-STEPS = tuple(int(n) for n in os.environ.get("LOAD_STEPS", "8,16,32,64").split(","))
+STEPS = tuple(int(n) for n in os.environ.get("LOAD_STEPS", "8,16,32,64,128").split(","))
 STEP_SECONDS = int(os.environ.get("LOAD_STEP_SECONDS", "45"))
 WARMUP_SECONDS = int(os.environ.get("LOAD_WARMUP_SECONDS", "15"))
 SHAPE = Shape(
@@ -65,8 +67,12 @@ def run_step(step: Step, host: str, work: Path, index: int, out: Path) -> Step:
     prefix = out / f"{step.target}-{index}-{step.users}u"
     env = os.environ | {"BENCH_WORK": str(work), "BENCH_SLICE": f"{index}/{SLICES}"}
     command = locust_command("locustfile.py", host, step.users, step.seconds, prefix)
-    with open(f"{prefix}.log", "w") as output:
+    with (
+        open(f"{prefix}.log", "w") as output,
+        cpu_usage(children="locust (the load generator)") as spent,
+    ):
         subprocess.run(command, env=env, check=False, stdout=output, stderr=subprocess.STDOUT)
+    step.cpu = spent.by_process
     step.rows = locust_stats(prefix)
     step.failures = locust_stats(prefix, "failures")
     return step
@@ -151,6 +157,13 @@ def seeded_counts(population: LoadPopulation) -> dict[str, int]:
 
 def benchmark(settings: Settings, out: Path, clock: Callable[[], float]) -> LoadResult:
     """Seed, then both targets and the probes, on a deployed stack."""
+    footprint = measure()
+    log.info(
+        "event=footprint idle=%.1f%% memory_mb=%.0f elapsed=%.0fs",
+        100 * footprint.idle_core_share,
+        footprint.pss_mb,
+        clock(),
+    )
     population = asyncio.run(seed(settings, SHAPE))
     work = population.write(out / "work.json")
     log.info("event=seeded seconds=%.1f elapsed=%.0fs", population.seconds, clock())
@@ -175,7 +188,9 @@ def benchmark(settings: Settings, out: Path, clock: Callable[[], float]) -> Load
         "PostgreSQL": asyncio.run(postgres_version(settings)),
     }
     counts = seeded_counts(population)
-    return LoadResult(counts, population.seconds, steps, workflow, lags, cache, versions)
+    result = LoadResult(counts, population.seconds, steps, workflow, lags, cache, versions)
+    result.footprint = footprint
+    return result
 
 
 def main() -> None:

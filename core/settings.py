@@ -72,9 +72,14 @@ class Settings(BaseSettings):
     # wait on I/O, and batch jobs need room to be scheduled beside them; unset: 4 per core.
     ray_num_cpus: int | None = None
     serve_max_ongoing_requests: int = 200
-    gateway_replicas: int = 1
+    # The ingress scales with Serve autoscaling between these bounds, aiming at this many
+    # requests in flight per replica.
+    gateway_min_replicas: int = 1
+    gateway_max_replicas: int = 1
+    gateway_target_ongoing_requests: float = 64.0
     # Replicas wait on I/O; a fraction of a CPU each lets every deployment fit on 2 cores.
     replica_cpus: float = 0.25
+    # The most replicas of a deployment beside the ingress (materials uploads).
     service_replicas: int = 1
     haproxy: bool = True
     haproxy_stats_port: int = 8404
@@ -124,6 +129,13 @@ class Settings(BaseSettings):
     # load it publishes few large batches rather than one small transaction per group commit.
     outbox_linger_seconds: float = 0.02
     outbox_retention_days: int = 30
+    # Processed-event rows are kept at least as long as the outbox (a replay of a retained row
+    # must still find it processed); the retention sweep deletes both in small batches.
+    processed_event_retention_days: int = 30
+    retention_interval_seconds: float = 300.0
+    retention_batch_size: int = 500
+    # How often the relay checks that the broker still holds its log (the epoch marker).
+    outbox_epoch_check_seconds: float = 5.0
     # A down broker is retried at least this often, so the relay catches up soon after it is back.
     outbox_retry_max_seconds: float = 5.0
     # Readiness: a loop whose heartbeat is older than this is not running (storage/heartbeats.py);
@@ -148,6 +160,10 @@ class Settings(BaseSettings):
     # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
     celery_queue_prefix: str = ""
     celery_worker_concurrency: int = 2
+    # Threads: the tasks wait on SMTP, S3 and Temporal, and one process costs a third of the
+    # memory of prefork's parent and children (benchmarks/footprint.py); prefork for CPU-heavy
+    # deployments.
+    celery_pool: Literal["threads", "prefork", "solo"] = "threads"
     # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
     celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0
@@ -161,6 +177,12 @@ class Settings(BaseSettings):
     reminder_inactive_days: int = 7
 
     dependency_timeout_seconds: float = 2.0
+    # `smartcourse up` restarts a child that exited after this delay, doubled per quick exit up
+    # to the cap; a child that ran longer than the cap starts over from the first delay.
+    supervisor_backoff_initial_seconds: float = 0.5
+    supervisor_backoff_max_seconds: float = 30.0
+    # The Temporal worker host retries a lost connection at least this often.
+    worker_retry_max_seconds: float = 5.0
 
     def require_jwt_secret(self) -> str:
         """The signing secret, or a startup error that names the missing variable."""

@@ -1,4 +1,5 @@
-"""The gateway replica's process-wide context: settings and service handles, set once at start.
+"""The gateway replica's process-wide context: settings, the in-process services and the
+materials deployment's handle, set once at start.
 
 Serve copies the FastAPI app into each replica, so state is kept here rather than on `app.state`.
 Routes reach it through the `context` dependency.
@@ -14,6 +15,7 @@ from core.settings import Settings
 class GatewayContext:
     settings: Settings
     services: dict[str, Any] = field(default_factory=dict)
+    materials: Any = None
 
 
 _current: GatewayContext | None = None

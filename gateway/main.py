@@ -2,6 +2,11 @@
 
 `serve run gateway.main:build_app` and `smartcourse up` both use `build_app`; nothing imports
 this module (the CLI refers to it by import path), so the layering of DESIGN.md holds.
+
+The ingress runs the HTTP routes and the light services (auth, users, catalog, courses,
+enrollment, progress, notifications, certificates, analytics) in its own process: a request
+calls them as plain objects. Only material uploads, with another resource profile, sit behind a
+handle (`MaterialsService`). Operators scale the ingress with Serve autoscaling.
 """
 
 from typing import Any
@@ -9,8 +14,9 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
+from ray.serve.handle import DeploymentHandle
 
-from actors.pool import ensure_actors
+from actors.ensure import ensure_actors_elsewhere
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
@@ -18,12 +24,13 @@ from gateway.errors import install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import RequestContextMiddleware
 from gateway.routes import analytics, auth, certificates, courses, enrollments, ops, users
-from serve.analytics import AnalyticsService
-from serve.certificates import CertificatesService
-from serve.courses import CoursesService
-from serve.enrollments import EnrollmentsService
-from serve.notifications import NotificationsService
-from serve.users import UsersService
+from serve.analytics import Analytics
+from serve.certificates import Certificates
+from serve.courses import Courses, MaterialsService
+from serve.enrollments import Enrollments
+from serve.notifications import Notifications
+from serve.resources import Resources
+from serve.users import Users
 
 app = FastAPI(
     title="SmartCourse API",
@@ -41,39 +48,53 @@ for module in (ops, auth, users, courses, enrollments, certificates, analytics):
     app.include_router(module.router)
 
 
+def services(resources: Resources) -> dict[str, Any]:
+    """The in-process services of one replica, sharing its pools."""
+    return {
+        "users": Users(resources),
+        "courses": Courses(resources),
+        "enrollments": Enrollments(resources),
+        "notifications": Notifications(resources),
+        "analytics": Analytics(resources),
+        "certificates": Certificates(resources),
+    }
+
+
 @serve.deployment(name="gateway")
 @serve.ingress(app)
 class Gateway:
-    def __init__(self, settings: Settings, services: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, materials: DeploymentHandle) -> None:
         configure_logging(settings.log_level)
         # `smartcourse up` creates the actors before deploying; a Serve config deployment
         # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
-        ensure_actors(settings)
-        install(GatewayContext(settings=settings, services=services))
+        ensure_actors_elsewhere(settings)
+        resources = Resources.open(settings)
+        install(
+            GatewayContext(settings=settings, services=services(resources), materials=materials)
+        )
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:
-    """Bind every service deployment and the gateway into one application."""
+    """Bind the materials deployment and the ingress into one application."""
     settings: Settings = (args or {}).get("settings") or get_settings()
     ongoing = settings.serve_max_ongoing_requests
-    deployments = {
-        "users": UsersService,
-        "courses": CoursesService,
-        "enrollments": EnrollmentsService,
-        "notifications": NotificationsService,
-        "analytics": AnalyticsService,
-        "certificates": CertificatesService,
-    }
-    services: dict[str, Any] = {
-        name: deployment.options(
-            num_replicas=settings.service_replicas,
-            max_ongoing_requests=ongoing,
-            ray_actor_options={"num_cpus": settings.replica_cpus},
-        ).bind(settings)
-        for name, deployment in deployments.items()
-    }
-    return Gateway.options(
-        num_replicas=settings.gateway_replicas,
+    # Uploads are rare: the materials deployment scales from zero, so its process costs
+    # nothing while nobody uploads.
+    materials = MaterialsService.options(
+        autoscaling_config={
+            "min_replicas": 0,
+            "max_replicas": settings.service_replicas,
+            "target_ongoing_requests": 4,
+        },
         max_ongoing_requests=ongoing,
         ray_actor_options={"num_cpus": settings.replica_cpus},
-    ).bind(settings, services)
+    ).bind(settings)
+    return Gateway.options(
+        autoscaling_config={
+            "min_replicas": settings.gateway_min_replicas,
+            "max_replicas": settings.gateway_max_replicas,
+            "target_ongoing_requests": settings.gateway_target_ongoing_requests,
+        },
+        max_ongoing_requests=ongoing,
+        ray_actor_options={"num_cpus": settings.replica_cpus},
+    ).bind(settings, materials)

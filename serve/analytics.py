@@ -1,15 +1,11 @@
-"""The analytics service (a Serve deployment): platform overview and trends for admins,
+"""The analytics service (in the ingress process): platform overview and trends for admins,
 popular courses for everyone signed in, a course's figures for its instructor and admins."""
 
 from typing import Any, Literal
 
-from ray import serve
-
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
-from core.logs import configure_logging
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.models.course import Course
 from storage.repositories.analytics import AnalyticsRepository
 
@@ -20,9 +16,8 @@ def require_admin(principal: Principal) -> None:
 
 
 class Analytics:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self.db = Database(settings)
+    def __init__(self, resources: Resources) -> None:
+        self.db = resources.db
 
     async def overview(self, principal: Principal) -> dict[str, Any]:
         require_admin(principal)
@@ -46,6 +41,3 @@ class Analytics:
             if course is None or not principal.may_act_for(course.instructor_id):
                 raise NotFound("Course not found")
             return await AnalyticsRepository(uow.session).course(course_id)
-
-
-AnalyticsService = serve.deployment(name="analytics")(Analytics)

@@ -1,4 +1,4 @@
-"""The certificates service (a Serve deployment): starting certificate generation on request,
+"""The certificates service (in the ingress process): starting certificate generation on request,
 reading a certificate, and the public verification of a code.
 
 Who sees what: the certificate's student, the owner of its course and admins read it; to anyone
@@ -6,27 +6,20 @@ else it does not exist (404, so ids reveal nothing). Verification is public and 
 whether a code is real, with the name and course it was issued for.
 """
 
-import asyncio
 import logging
 from typing import Any
 
 from pydantic import BaseModel, Field
-from ray import serve
-from temporalio.client import Client
 from temporalio.service import RPCError
 
 from core.certificates import normalize_code
 from core.errors import Conflict, DependencyDown, NotFound
 from core.identity import Principal
-from core.logs import configure_logging
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.health import s3_client
-from storage.keyvalue import connect_redis
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
 from storage.verify_throttle import VerifyThrottle
 from workflows.certificates import start_certificate_workflow
-from workflows.client import connect
 
 log = logging.getLogger(__name__)
 PDF_URL_TTL_SECONDS = 15 * 60
@@ -38,29 +31,17 @@ class VerificationLookup(BaseModel):
 
 
 class Certificates:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self._settings = settings
-        self._db = Database(settings)
+    def __init__(self, resources: Resources) -> None:
+        settings = self._settings = resources.settings
+        self._db = resources.db
         self._throttle = VerifyThrottle(
-            connect_redis(settings),
+            resources.redis,
             settings.certificate_verify_misses_per_ip,
             settings.certificate_verify_window_seconds,
         )
         # Presigning is a local signature; this client never calls the store.
         self._s3 = s3_client(settings)
-        self._temporal: Client | None = None
-
-    async def temporal(self) -> Client:
-        if self._temporal is None:
-            try:
-                self._temporal = await asyncio.wait_for(
-                    connect(self._settings), self._settings.dependency_timeout_seconds
-                )
-            except (OSError, RuntimeError, TimeoutError) as error:
-                log.warning("event=temporal_unreachable error=%s", type(error).__name__)
-                raise DependencyDown("The workflow engine is unavailable; try again") from None
-        return self._temporal
+        self._temporal = resources.temporal
 
     async def request_certificate(self, principal: Principal, enrollment_id: int) -> dict:
         """Start (or join) the enrollment's certificate workflow; 409 unless completed."""
@@ -72,7 +53,7 @@ class Certificates:
             raise Conflict("A certificate is issued only for a completed enrollment")
         try:
             workflow_id = await start_certificate_workflow(
-                await self.temporal(), self._settings, enrollment_id
+                await self._temporal.client(), self._settings, enrollment_id
             )
         except RPCError as error:
             log.warning("event=certificate_start_failed error=%s", error.status.name)
@@ -125,6 +106,3 @@ class Certificates:
             "course_title": certificate.course_title,
             "issued_at": certificate.issued_at.isoformat(),
         }
-
-
-CertificatesService = serve.deployment(name="certificates")(Certificates)

@@ -94,7 +94,8 @@ def up(settings: Settings, local_servers: bool = True) -> int:
     settings = ensure_local_secret(settings)
     pid_file = Path(settings.data_dir) / PID_FILE
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(settings)
+    # A restarted child is news for whoever watches this terminal: one line each.
+    stack = LocalStack(settings, report=lambda line: print(line, flush=True))
     steps = Steps(4)
     try:
         if local_servers:
@@ -189,7 +190,8 @@ def create_admin(settings: Settings, email: str, full_name: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    up_log = Path(settings.data_dir) / "logs" / "smartcourse.log"
+    configure_logging(settings.log_level, up_log if args.command == "up" else None)
     if args.command == "up":
         return up(settings, local_servers=args.local_servers)
     if args.command == "create-admin":

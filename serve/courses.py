@@ -1,5 +1,6 @@
-"""The courses service (a Serve deployment): authoring, the catalog, materials, and starting
-the publishing and archiving workflows.
+"""The courses service: authoring, the catalog, materials, and starting the publishing and
+archiving workflows. It runs in the ingress process; material uploads, whose parsing has another
+resource profile, go to a deployment of their own (`MaterialsService`).
 
 Only the gateway calls it, with a verified principal. Public views of published courses and
 catalog pages come from Redis when cached (hits and misses are Ray metrics); drafts are read
@@ -11,7 +12,6 @@ from typing import Any
 
 from ray import serve
 from ray.util.metrics import Counter
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -35,14 +35,13 @@ from core.identity import Principal, Role
 from core.logs import configure_logging
 from core.materials import accept_material
 from core.settings import Settings
+from serve.resources import Resources
 from storage.course_cache import CourseCache
-from storage.db import Database, UnitOfWork
+from storage.db import UnitOfWork
 from storage.extraction import extract_text
-from storage.keyvalue import connect_redis
 from storage.models.course import Course, Lesson, Material, Module
 from storage.objects import ObjectStore
 from storage.repositories.course import CourseRepository
-from workflows.client import connect
 from workflows.inputs import CourseRequest, archive_workflow_id, publish_workflow_id
 
 CACHE_REQUESTS = Counter(
@@ -71,25 +70,16 @@ def module_view(module: Module, lessons: list[Lesson]) -> dict[str, Any]:
 
 
 class Courses:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self.settings = settings
-        self.db = Database(settings)
+    def __init__(self, resources: Resources) -> None:
+        settings = self.settings = resources.settings
+        self.db = resources.db
         self.cache = CourseCache(
-            connect_redis(settings),
+            resources.redis,
             settings.course_cache_ttl_seconds,
             settings.catalog_cache_ttl_seconds,
         )
         self.objects = ObjectStore(settings)
-        self._temporal: Client | None = None
-
-    async def temporal(self) -> Client:
-        if self._temporal is None:
-            try:
-                self._temporal = await connect(self.settings)
-            except (RuntimeError, OSError) as error:
-                raise DependencyDown("The workflow service is unavailable") from error
-        return self._temporal
+        self._temporal = resources.temporal
 
     async def full_view(self, uow: UnitOfWork, course: Course) -> dict[str, Any]:
         repo = CourseRepository(uow.session)
@@ -139,7 +129,8 @@ class Courses:
             await uow.commit()
             return course_view(course, sorted(set(body.prerequisite_ids)), [])
 
-    async def get_course(self, principal: Principal | None, course_id: int) -> dict[str, Any]:
+    async def get_course(self, principal: Principal | None, course_id: int) -> str | dict[str, Any]:
+        """The course's view: a cache hit as its stored JSON text, a miss as a dict."""
         cached = await self.cache.course(course_id)
         CACHE_REQUESTS.inc(tags={"cache": "course", "result": "miss" if cached is None else "hit"})
         if cached is not None:
@@ -154,7 +145,8 @@ class Courses:
             await self.cache.put_course(course_id, view)
         return view
 
-    async def list_courses(self, query: CatalogQuery) -> dict[str, Any]:
+    async def list_courses(self, query: CatalogQuery) -> str | dict[str, Any]:
+        """A catalog page: a cache hit as its stored JSON text, a miss as a dict."""
         cached = await self.cache.catalog(query)
         CACHE_REQUESTS.inc(tags={"cache": "catalog", "result": "miss" if cached is None else "hit"})
         if cached is not None:
@@ -293,7 +285,7 @@ class Courses:
         }
 
     async def start(self, workflow: str, workflow_id: str, course_id: int) -> dict[str, Any]:
-        client = await self.temporal()
+        client = await self._temporal.client()
         try:
             await client.start_workflow(
                 workflow,
@@ -333,4 +325,16 @@ class Courses:
         return await self.start("CourseArchiveWorkflow", archive_workflow_id(course_id), course_id)
 
 
-CoursesService = serve.deployment(name="courses")(Courses)
+@serve.deployment(name="materials")
+class MaterialsService:
+    """Material uploads (up to `material_max_bytes`, PDFs parsed for their text) in replicas of
+    their own, so a large upload's memory and CPU do not stall the ingress's requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        configure_logging(settings.log_level)
+        self.courses = Courses(Resources.open(settings))
+
+    async def add_material(
+        self, principal: Principal, course_id: int, filename: str | None, data: bytes
+    ) -> dict[str, Any]:
+        return await self.courses.add_material(principal, course_id, filename, data)

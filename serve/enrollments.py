@@ -1,4 +1,4 @@
-"""The enrollments service (a Serve deployment): enrolling (admitted by the course entity, then
+"""The enrollments service (in the ingress process): enrolling (admitted by the course entity, then
 EnrollmentWorkflow), reading and dropping enrollments, and progress reads.
 
 Lesson completions and quiz submissions do not pass through here: the gateway sends them to
@@ -7,25 +7,18 @@ the student's shard directly (DESIGN.md: no extra hop on the hot path).
 
 from typing import Any
 
-from ray import serve
 from sqlalchemy import select
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from actors.client import ShardClient
 from actors.ops import Admit, Drop, ReadProgress
 from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown, Forbidden, NotFound
 from core.identity import Principal, Role
-from core.logs import configure_logging
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
-from storage.keyvalue import connect_redis
 from storage.models.enrollment import Enrollment
 from storage.progress_cache import ProgressCache
-from workflows.client import connect
 from workflows.inputs import EnrollmentRequest
 
 
@@ -39,24 +32,21 @@ def accepted(enrollment: dict[str, Any], created: bool) -> dict[str, Any]:
 
 
 class Enrollments:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
+    def __init__(self, resources: Resources) -> None:
+        settings, redis = resources.settings, resources.redis
         self.settings = settings
-        self.db = Database(settings)
-        redis = connect_redis(settings)
+        self.db = resources.db
         self.keys = IdempotencyKeys(redis, settings.idempotency_ttl_seconds)
         self.progress_cache = ProgressCache(redis, settings.progress_cache_ttl_seconds)
-        self.shards = ShardClient(settings)
-        self._temporal: Client | None = None
+        self.shards = resources.shards
+        self._temporal = resources.temporal
 
     async def start_workflow(self, enrollment: dict[str, Any]) -> None:
         try:
-            if self._temporal is None:
-                self._temporal = await connect(self.settings)
             request = EnrollmentRequest(
                 enrollment["id"], enrollment["student_id"], enrollment["course_id"]
             )
-            await self._temporal.start_workflow(
+            await (await self._temporal.client()).start_workflow(
                 "EnrollmentWorkflow",
                 request,
                 id=enroll_workflow_id(enrollment["id"]),
@@ -133,6 +123,3 @@ class Enrollments:
     async def drop(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
         enrollment = await self.owned(principal, enrollment_id)
         return await self.shards.call(Drop(enrollment.student_id, enrollment.id))
-
-
-EnrollmentsService = serve.deployment(name="enrollments")(Enrollments)

@@ -1,23 +1,18 @@
-"""The notifications service (a Serve deployment): a user's in-app notifications."""
+"""The notifications service (in the ingress process): a user's in-app notifications."""
 
 from typing import Any
 
-from ray import serve
-
 from core.errors import NotFound
 from core.identity import Principal
-from core.logs import configure_logging
-from core.settings import Settings
-from storage.db import Database
+from serve.resources import Resources
 from storage.repositories.notification import NotificationRepository
 
 PAGE = 100
 
 
 class Notifications:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self.db = Database(settings)
+    def __init__(self, resources: Resources) -> None:
+        self.db = resources.db
 
     async def list(self, principal: Principal, unread_only: bool) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
@@ -44,6 +39,3 @@ class Notifications:
             ):
                 raise NotFound("Notification not found")
             await uow.commit()
-
-
-NotificationsService = serve.deployment(name="notifications")(Notifications)

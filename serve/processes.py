@@ -1,14 +1,18 @@
 """Child server processes of the local stack: started in their own process group, logged to a
-file, stopped whole (SIGTERM, then SIGKILL), and waited for with a deadline."""
+file, stopped whole (SIGTERM, then SIGKILL), waited for with a deadline, and restarted by the
+`Supervisor` when one exits on its own."""
 
 import logging
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from core.settings import host_port
 
@@ -31,6 +35,11 @@ class ManagedProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def exited(self) -> int | None:
+        """The exit code of a child that ended on its own; None while it runs or once stopped
+        (`stop()` forgets the process, so the supervisor leaves it alone)."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self, grace_seconds: float = 5.0) -> None:
         if self.process is None:
@@ -73,3 +82,94 @@ def port_open(address: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+class Child(Protocol):
+    """What the supervisor needs of a child: ManagedProcess, or the in-process SMTP sink."""
+
+    name: str
+
+    def exited(self) -> int | str | None: ...
+
+    def start(self) -> None: ...
+
+
+@dataclass
+class Backoff:
+    """Restart delays of one child: doubled per exit that came soon after its start."""
+
+    initial: float
+    maximum: float
+    delay: float = 0.0
+    started_at: float = field(default_factory=time.monotonic)
+    due: float | None = None
+
+    def schedule(self, now: float) -> float:
+        ran = now - self.started_at
+        self.delay = self.initial if ran > self.maximum or not self.delay else self.delay * 2
+        self.delay = min(self.delay, self.maximum)
+        self.due = now + self.delay
+        return self.delay
+
+
+class Supervisor:
+    """Watches the children a stack started and restarts one that exits, with capped backoff;
+    each restart is one line on `report` naming the child and its exit code. `stop()` first,
+    then stop the children, so a child being stopped is never restarted."""
+
+    POLL_SECONDS = 0.2
+
+    def __init__(
+        self,
+        children: Callable[[], dict[str, Child]],
+        report: Callable[[str], None],
+        initial_seconds: float,
+        max_seconds: float,
+        restarted: Callable[[str], None] = lambda name: None,
+    ) -> None:
+        self.children, self.report, self.restarted = children, report, restarted
+        self.initial, self.maximum = initial_seconds, max_seconds
+        self.backoff: dict[str, Backoff] = {}
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            return
+        self.stopped.clear()
+        self.thread = threading.Thread(target=self.watch, name="supervisor", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.thread is not None and self.thread.is_alive():
+            self.thread.join()
+
+    def watch(self) -> None:
+        while not self.stopped.wait(self.POLL_SECONDS):
+            with self.lock:
+                for name, child in list(self.children().items()):
+                    self.check(name, child, time.monotonic())
+
+    def check(self, name: str, child: Child, now: float) -> None:
+        backoff = self.backoff.setdefault(name, Backoff(self.initial, self.maximum))
+        if backoff.due is None:
+            code = child.exited()
+            if code is None:
+                return
+            delay = backoff.schedule(now)
+            self.report(f"supervisor: {name} exited (code {code}); restarting in {delay:.1f}s")
+            log.warning("event=child_exited name=%s code=%s restart_in=%.1f", name, code, delay)
+        if now < backoff.due:
+            return
+        backoff.due, backoff.started_at = None, now
+        try:
+            child.start()
+            self.restarted(name)
+        except Exception as error:
+            # Seen as another exit on the next round, so the delay grows.
+            log.exception("event=child_restart_failed name=%s", name)
+            self.report(f"supervisor: {name} failed to restart: {error}")
+            return
+        log.info("event=child_restarted name=%s", name)

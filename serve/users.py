@@ -1,4 +1,4 @@
-"""The users service (a Serve deployment): accounts, profiles and login sessions.
+"""The users service (in the ingress process): accounts, profiles and login sessions.
 
 Only the gateway calls it, with a principal it has verified; every method answers plain
 JSON-able dicts. bcrypt runs in a worker thread so one replica keeps serving while it hashes.
@@ -9,13 +9,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ray import serve
-
 from core.credentials import PasswordHasher, email_problem, normalise_email, password_problem
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.events import UserRegisteredData, make_event
 from core.identity import Principal, Role
-from core.logs import configure_logging
 from core.settings import Settings
 from core.users import (
     InstructorUpdate,
@@ -27,9 +24,9 @@ from core.users import (
     UserUpdate,
     UserView,
 )
+from serve.resources import Resources
 from serve.sessions import Sessions
 from storage.db import Database, UnitOfWork
-from storage.keyvalue import connect_redis
 from storage.login_throttle import LoginThrottle
 from storage.models.user import User
 from storage.repositories.session import SessionRepository
@@ -64,10 +61,9 @@ async def add_account(
 
 
 class Users:
-    def __init__(self, settings: Settings) -> None:
-        configure_logging(settings.log_level)
-        self._db = Database(settings)
-        redis = connect_redis(settings)
+    def __init__(self, resources: Resources) -> None:
+        settings, redis = resources.settings, resources.redis
+        self._db = resources.db
         self._hasher = PasswordHasher(settings.bcrypt_rounds)
         self._cache = UserCache(redis, settings.user_cache_ttl_seconds)
         throttle = LoginThrottle(
@@ -174,9 +170,6 @@ class Users:
             await users.update_instructor(user_id, bio=update.bio, expertise=update.expertise)
             await uow.commit()
         return await self.get_instructor(principal, user_id)
-
-
-UsersService = serve.deployment(name="users")(Users)
 
 
 async def create_admin(settings: Settings, email: str, full_name: str, password: str) -> dict:

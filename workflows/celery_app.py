@@ -105,6 +105,9 @@ def create_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"confirm_publish": True},
         result_expires=24 * 3600,
+        # Pings and other control messages stay within the prefix too: a readiness ping must
+        # not be answered by another deployment's workers on the same broker.
+        control_exchange=f"{prefix}celery",
         smartcourse_retry_delays=list(settings.celery_retry_delays_seconds) or [0],
         smartcourse_queue_prefix=prefix,
     )

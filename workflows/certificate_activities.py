@@ -3,14 +3,17 @@ of them again after a timeout or a worker restart without a second effect.
 
 - issue: one certificate row per enrollment (unique), with an unguessable verification code,
   linked from the enrollment; only for a completed enrollment.
-- render_pdf: enqueue the PDF task on `certificate_queue` and wait until the row records the
-  stored PDF (the row, not the task result, is the truth: a redelivered task completes it).
+- render_pdf: enqueue the PDF task on `certificate_queue` with this activity's task token and
+  return without an answer (async completion): the Celery task completes the activity once the
+  PDF is in S3. Nothing polls meanwhile, so a dead Celery worker costs no CPU here; RabbitMQ
+  keeps the task until a worker is back.
 - announce: `certificate.issued` into the outbox under an event id derived from the certificate,
   and the `certificate_ready` notification in the same transaction, both at most once.
 - send_email: the `certificate_ready` email, deduplicated per certificate by the email task.
 """
 
 import asyncio
+import base64
 import logging
 import uuid
 from dataclasses import dataclass
@@ -36,7 +39,6 @@ from workflows.tasks.email import enqueue_email
 log = logging.getLogger(__name__)
 # Event ids derived from the certificate make a repeated announce a no-op in the outbox.
 EVENT_NAMESPACE = uuid.UUID("6f1f7d1e-3c1b-4f7e-9a53-3b8f2f7c0c11")
-POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -101,20 +103,16 @@ class CertificateActivities:
 
     @activity.defn(name="certificate.render_pdf")
     async def render_pdf(self, ref: CertificateRef) -> str:
-        """Enqueue the PDF task (unless rendered) and wait for the row to record the PDF."""
+        """The PDF's object key at once when it is rendered; otherwise hand the rendering and
+        this activity's completion to the Celery task (see the module docstring)."""
         certificate = await self.certificate(ref.certificate_id)
         if certificate.pdf_object_key:
             return certificate.pdf_object_key
-        await asyncio.to_thread(enqueue_certificate_pdf, self.settings, ref.certificate_id)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.certificate_render_wait_seconds
-        while loop.time() < deadline:
-            activity.heartbeat()
-            await asyncio.sleep(POLL_SECONDS)
-            certificate = await self.certificate(ref.certificate_id)
-            if certificate.pdf_object_key:
-                return certificate.pdf_object_key
-        raise ApplicationError("certificate PDF not rendered in time", type="PdfTimeout")
+        token = base64.b64encode(activity.info().task_token).decode("ascii")
+        await asyncio.to_thread(
+            enqueue_certificate_pdf, self.settings, ref.certificate_id, task_token=token
+        )
+        raise activity.CompleteAsyncError()
 
     @activity.defn(name="certificate.announce")
     async def announce(self, ref: CertificateRef) -> bool:

@@ -36,11 +36,11 @@ QUICK = {
         non_retryable_error_types=["EnrollmentNotFound", "EnrollmentNotCompleted"],
     ),
 }
-# Rendering waits for a Celery task, whose own retries span up to 60 + 300 + 900 s in
-# production; heartbeats show the wait is alive, and a lost activity re-enqueues (idempotent).
+# Rendering is completed by a Celery task (async completion), whose own retries span up to
+# 60 + 300 + 900 s in production; a task lost past the hour times the attempt out, and the
+# next attempt enqueues it again (idempotent). No heartbeat: nothing runs here while it waits.
 RENDER = {
     "start_to_close_timeout": timedelta(hours=1),
-    "heartbeat_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=5),
         backoff_coefficient=2.0,

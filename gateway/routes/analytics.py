@@ -15,7 +15,7 @@ Context = Annotated[GatewayContext, Depends(context)]
 
 @router.get("/analytics/overview")
 async def overview(principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["analytics"].overview.remote(principal)
+    return await ctx.services["analytics"].overview(principal)
 
 
 @router.get("/analytics/enrollments")
@@ -24,16 +24,16 @@ async def enrollments(
     ctx: Context,
     granularity: Annotated[Literal["day", "week", "month"], Query()] = "day",
 ) -> dict:
-    return await ctx.services["analytics"].enrollments.remote(principal, granularity)
+    return await ctx.services["analytics"].enrollments(principal, granularity)
 
 
 @router.get("/analytics/courses/popular")
 async def popular(_: Caller, ctx: Context, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
-    return await ctx.services["analytics"].popular.remote(limit)
+    return await ctx.services["analytics"].popular(limit)
 
 
 @router.get("/analytics/courses/{course_id}")
 async def course(
     course_id: Annotated[int, Path(ge=1, le=2**63 - 1)], principal: Caller, ctx: Context
 ) -> dict:
-    return await ctx.services["analytics"].course.remote(principal, course_id)
+    return await ctx.services["analytics"].course(principal, course_id)

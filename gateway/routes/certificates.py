@@ -51,7 +51,7 @@ async def request_certificate(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["certificates"].request_certificate.remote(principal, enrollment_id)
+    return await ctx.services["certificates"].request_certificate(principal, enrollment_id)
 
 
 # Declared before /certificates/{certificate_id} so the literal segment is matched first.
@@ -64,7 +64,7 @@ async def verify_certificate(
     code: Code, request: Request, ctx: GatewayContext = Depends(context)
 ) -> dict:
     lookup = VerificationLookup(code=code, client_ip=client_ip(request, ctx.settings))
-    return await ctx.services["certificates"].verify.remote(lookup)
+    return await ctx.services["certificates"].verify(lookup)
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateView)
@@ -73,4 +73,4 @@ async def get_certificate(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["certificates"].get_certificate.remote(principal, certificate_id)
+    return await ctx.services["certificates"].get_certificate(principal, certificate_id)

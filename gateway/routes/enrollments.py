@@ -25,14 +25,10 @@ router = APIRouter(tags=["enrollments"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Caller = Annotated[Principal, Depends(current_principal)]
 Context = Annotated[GatewayContext, Depends(context)]
-_shards: ShardClient | None = None
 
 
 def shards(ctx: GatewayContext) -> ShardClient:
-    global _shards
-    if _shards is None:
-        _shards = ShardClient(ctx.settings)
-    return _shards
+    return ctx.services["enrollments"].shards
 
 
 def student_of(principal: Principal) -> int:
@@ -50,9 +46,7 @@ async def enroll(
     ctx: Context,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
-    answer = await ctx.services["enrollments"].enroll.remote(
-        principal, body.course_id, idempotency_key
-    )
+    answer = await ctx.services["enrollments"].enroll(principal, body.course_id, idempotency_key)
     if not answer.pop("created"):
         response.status_code = status.HTTP_200_OK
     return answer
@@ -60,22 +54,22 @@ async def enroll(
 
 @router.get("/enrollments/my-courses", response_model=EnrollmentList)
 async def my_courses(principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].my_courses.remote(principal)
+    return await ctx.services["enrollments"].my_courses(principal)
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentView)
 async def get_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].get.remote(principal, enrollment_id)
+    return await ctx.services["enrollments"].get(principal, enrollment_id)
 
 
 @router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentView)
 async def drop_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].drop.remote(principal, enrollment_id)
+    return await ctx.services["enrollments"].drop(principal, enrollment_id)
 
 
 @router.get("/enrollments/{enrollment_id}/progress", response_model=ProgressView)
 async def get_progress(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].progress.remote(principal, enrollment_id)
+    return await ctx.services["enrollments"].progress(principal, enrollment_id)
 
 
 @router.post("/lessons/{lesson_id}/complete", response_model=ProgressView)
@@ -92,10 +86,10 @@ async def submit_quiz(lesson_id: Id, body: QuizSubmission, principal: Caller, ct
 async def list_notifications(
     principal: Caller, ctx: Context, unread: Annotated[bool, Query()] = False
 ) -> dict:
-    return await ctx.services["notifications"].list.remote(principal, unread)
+    return await ctx.services["notifications"].list(principal, unread)
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
 async def read_notification(notification_id: Id, principal: Caller, ctx: Context) -> Response:
-    await ctx.services["notifications"].mark_read.remote(principal, notification_id)
+    await ctx.services["notifications"].mark_read(principal, notification_id)
     return Response(status_code=204)

@@ -21,7 +21,7 @@ async def get_user(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].get_user.remote(principal, user_id)
+    return await ctx.services["users"].get_user(principal, user_id)
 
 
 @router.put("/users/{user_id}", response_model=UserView)
@@ -31,7 +31,7 @@ async def update_user(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].update_user.remote(principal, user_id, body)
+    return await ctx.services["users"].update_user(principal, user_id, body)
 
 
 @router.get("/instructors/{user_id}", response_model=InstructorView)
@@ -40,7 +40,7 @@ async def get_instructor(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].get_instructor.remote(principal, user_id)
+    return await ctx.services["users"].get_instructor(principal, user_id)
 
 
 @router.put("/instructors/{user_id}", response_model=InstructorView)
@@ -50,4 +50,4 @@ async def update_instructor(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].update_instructor.remote(principal, user_id, body)
+    return await ctx.services["users"].update_instructor(principal, user_id, body)

@@ -28,6 +28,32 @@ async def test_readyz_lists_every_dependency_as_ok(client: httpx.AsyncClient) ->
     dependencies = response.json()["dependencies"]
     assert set(dependencies) == {"postgres", "redis", "rabbitmq", "kafka", "temporal", "s3"}
     assert set(dependencies.values()) == {"ok"}
+    flows = response.json()["pipelines"]
+    assert flows == {name: "ok" for name in ("outbox", "consumers", "celery", "temporal_worker")}
+
+
+async def test_status_is_for_admins_and_carries_the_figures(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    student = await account(system.settings)
+    assert (await client.get("/status")).status_code == 401
+    assert_envelope(await client.get("/status", headers=student.headers), 403, "forbidden")
+    admin = await account(system.settings, "admin")
+    response = await client.get("/status", headers=admin.headers)
+    assert response.status_code == 200, response.text
+    status = response.json()
+    assert set(status["pipelines"]) == {"outbox", "consumers", "celery", "temporal_worker"}
+    assert status["outbox"]["backlog"] >= 0
+    assert "temporal_worker" in status["heartbeat_ages_seconds"]
+    assert set(status["consumer_lag"]) == {
+        "notification-consumer",
+        "analytics-consumer",
+        "content-consumer",
+        "certificate-consumer",
+    }
+    assert status["celery_workers"]
+    assert status["temporal"]["pollers"] >= 1
+    assert all("messages" in depth for depth in status["queues"].values())
 
 
 async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:

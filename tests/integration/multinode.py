@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from actors.client import ShardClient
 from actors.ops import Complete, ReadProgress
-from actors.pool import NAMESPACE, shard_handles
+from actors.shards import NAMESPACE, shard_handles
 from benchmarks.population import seed_population
 from core.errors import DependencyDown
 from core.settings import get_settings

@@ -2,6 +2,7 @@
 store and SMTP sink: one certificate per enrollment however often it is started, announced and
 emailed once; an enrollment that is not completed gets none."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,8 +20,10 @@ from storage.db import Database
 from storage.models.outbox import OutboxEvent
 from storage.repositories.certificate import CertificateRepository, enrollments
 from tests.conftest import free_port
+from tests.e2e.catalog import poll
 from tests.integration.certificate_rows import completed_enrollment
 from workflows.celery_app import celery_for, delete_broker_objects
+from workflows.celery_status import queue_depths
 from workflows.certificate_activities import (
     CertificateActivities,
     CertificateRef,
@@ -34,7 +37,8 @@ from workflows.certificates import (
 
 
 @pytest.fixture
-def own_settings(database: Settings, servers: LocalStack, tmp_path: Path) -> Iterator[Settings]:
+def quiet_settings(database: Settings, servers: LocalStack, tmp_path: Path) -> Iterator[Settings]:
+    """Queues, task queue and SMTP sink of the test's own, and no Celery worker yet."""
     own = database.model_copy(
         update={
             "celery_queue_prefix": f"t{uuid.uuid4().hex[:10]}.",
@@ -45,20 +49,25 @@ def own_settings(database: Settings, servers: LocalStack, tmp_path: Path) -> Ite
         }
     )
     sink = start_smtp_sink(own)
-    worker = start_celery_worker(own)
     yield own
-    worker.stop()
     sink.stop()
     delete_broker_objects(own)
 
 
 @pytest.fixture
-async def temporal(own_settings: Settings, db: Database) -> AsyncIterator[Client]:
-    client = await Client.connect(own_settings.temporal_address)
-    activities = CertificateActivities(own_settings, db)
+def own_settings(quiet_settings: Settings) -> Iterator[Settings]:
+    worker = start_celery_worker(quiet_settings)
+    yield quiet_settings
+    worker.stop()
+
+
+@pytest.fixture
+async def temporal(quiet_settings: Settings, db: Database) -> AsyncIterator[Client]:
+    client = await Client.connect(quiet_settings.temporal_address)
+    activities = CertificateActivities(quiet_settings, db)
     async with Worker(
         client,
-        task_queue=own_settings.temporal_task_queue,
+        task_queue=quiet_settings.temporal_task_queue,
         workflows=[CertificateGenerationWorkflow],
         activities=activities.all(),
     ):
@@ -137,3 +146,33 @@ async def test_an_enrollment_not_completed_gets_no_certificate(
         await outcome(temporal, workflow_id)
     async with db.unit_of_work() as uow:
         assert await CertificateRepository(uow.session).by_enrollment(enrollment_id) is None
+
+
+async def test_the_render_waits_idle_until_a_celery_worker_is_back(
+    temporal: Client, quiet_settings: Settings, db: Database
+) -> None:
+    """No worker: the activity has handed over its token and nothing runs or polls; the task
+    waits in RabbitMQ, and the first worker to come renders it and completes the activity."""
+    enrollment_id = await completed_enrollment(db, "Barbara Liskov")
+    workflow_id = await start_certificate_workflow(temporal, quiet_settings, enrollment_id)
+    handle = temporal.get_workflow_handle(workflow_id)
+
+    async def waiting() -> list:
+        pending = (await handle.describe()).raw_description.pending_activities
+        return [p for p in pending if p.activity_type.name == "certificate.render_pdf"]
+
+    async def queued() -> bool:
+        depths = await asyncio.to_thread(queue_depths, quiet_settings)
+        return depths[f"{quiet_settings.celery_queue_prefix}certificate_queue"]["messages"] == 1
+
+    [pending] = await poll(waiting)
+    await poll(queued)
+    assert pending.attempt == 1 and not pending.HasField("last_heartbeat_time")
+    worker = start_celery_worker(quiet_settings)
+    try:
+        result = await outcome(temporal, workflow_id)
+    finally:
+        worker.stop()
+    async with db.unit_of_work() as uow:
+        certificate = await CertificateRepository(uow.session).by_enrollment(enrollment_id)
+    assert certificate is not None and certificate.pdf_object_key == result.pdf_object_key

@@ -11,6 +11,7 @@ from core.errors import Conflict, NotFound, RateLimited
 from core.identity import Principal, Role
 from core.settings import Settings
 from serve.certificates import Certificates, VerificationLookup
+from serve.resources import Resources
 from serve.stack import LocalStack
 from storage.db import Database
 from storage.repositories.certificate import CertificateRepository
@@ -26,7 +27,7 @@ def service(database: Settings, servers: LocalStack) -> Iterator[Certificates]:
             "certificate_verify_misses_per_ip": 2,
         }
     )
-    yield Certificates(own)
+    yield Certificates(Resources.open(own))
 
 
 def student(user_id: int) -> Principal:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from actors.client import ShardClient
 from actors.ops import Complete, ReadProgress
 from actors.placement import shard_index, shard_name
-from actors.pool import NAMESPACE
+from actors.shards import NAMESPACE
 from core.errors import DependencyDown
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion

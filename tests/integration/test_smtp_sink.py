@@ -59,6 +59,26 @@ def test_sink_keeps_a_message_sent_over_smtp(mail_settings: Settings, sink: Smtp
     assert received.get_content().strip() == "Hello there"
 
 
+def test_a_failed_write_answers_451_and_the_sink_keeps_serving(
+    mail_settings: Settings, sink: SmtpSink
+) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "Hi"
+    message.set_content("Hello there")
+    sink.folder.rmdir()
+    sink.folder.write_text("not a folder")  # every write into it fails
+    smtp = smtplib.SMTP(mail_settings.smtp_host, mail_settings.smtp_port, timeout=5)
+    with smtp, pytest.raises(smtplib.SMTPDataError) as refused:
+        smtp.send_message(message)
+    assert refused.value.smtp_code == 451
+    sink.folder.unlink()
+    sink.folder.mkdir()
+    with smtplib.SMTP(mail_settings.smtp_host, mail_settings.smtp_port, timeout=5) as smtp:
+        smtp.send_message(message)
+    assert len(wait_for_mail(mail_settings, 1)) == 1
+    assert sink.exited() is None
+
+
 def test_a_second_sink_on_the_same_port_reuses_the_first(
     mail_settings: Settings, sink: SmtpSink
 ) -> None:

@@ -1,16 +1,22 @@
 """The local stack launcher against real processes: it names missing machine servers, starts
-and stops its own children, and leaves servers it merely reused running."""
+and stops its own children, restarts a child that died, and leaves servers it merely reused
+running."""
 
 import asyncio
 import os
+import signal
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from core.settings import Settings
+from serve.celery_worker import CeleryWorker
 from serve.stack import LocalStack, MissingDependencies
 from storage.health import probe
 from tests.conftest import free_port
+from workflows.celery_app import delete_broker_objects
 
 
 def stack_settings(settings: Settings, tmp_path: Path) -> Settings:
@@ -63,3 +69,45 @@ def test_stack_starts_its_servers_and_stops_them_all(settings: Settings, tmp_pat
         stack.stop()
     assert not any(alive(pid) for pid in pids)
     assert asyncio.run(probe("kafka", own)) is not None
+
+
+def wait_for(condition, deadline_seconds: float, what: str) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {deadline_seconds:.0f}s")
+        time.sleep(0.2)
+
+
+def test_a_killed_child_is_restarted_by_the_supervisor_and_reported(
+    settings: Settings, tmp_path: Path
+) -> None:
+    own = stack_settings(settings, tmp_path).model_copy(
+        update={"celery_queue_prefix": f"t{uuid.uuid4().hex[:10]}."}
+    )
+    lines: list[str] = []
+    stack = LocalStack(own, ephemeral=True, headless=True, report=lines.append)
+    stack.start()
+    try:
+        for name in ("celery", "kafka"):
+            old = stack.started[name].process
+            os.killpg(old.pid, signal.SIGKILL)
+            wait_for(
+                lambda name=name, old=old: (
+                    stack.started[name].process not in (None, old) and stack.started[name].running()
+                ),
+                30,
+                f"{name} restarted",
+            )
+        wait_for(lambda: asyncio.run(probe("kafka", own)) is None, 30, "the broker answers")
+        celery = stack.started["celery"]
+        assert isinstance(celery, CeleryWorker)
+        wait_for(celery.answers_ping, 30, "the restarted celery worker answers a ping")
+        assert [line for line in lines if "celery" in line] == [
+            "supervisor: celery exited (code -9); restarting in 0.5s"
+        ]
+        assert any(line.startswith("supervisor: kafka exited (code -9)") for line in lines)
+    finally:
+        stack.stop()
+        delete_broker_objects(own)
+    assert not stack.started

@@ -14,6 +14,7 @@ from core.identity import Principal, Role
 from core.settings import Settings
 from core.users import LoginAttempt, RefreshRequest, Registration, UserUpdate
 from serve import cli
+from serve.resources import Resources
 from serve.users import Users, create_admin
 from storage.db import Database
 from storage.keyvalue import connect_redis
@@ -27,7 +28,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 async def users(database: Settings) -> AsyncIterator[Users]:
-    service = Users(database)
+    service = Users(Resources.open(database))
     yield service
     await service._db.dispose()
 

@@ -16,6 +16,13 @@ from benchmarks.cpu import label
             "ray::ServeReplica:smartcourse:gateway",
         ),
         (
+            "ray::SERVE_REPL",
+            [
+                "ray::SERVE_REPLICA::smartcourse#materials#0gheg7m2:ServeReplica:smartcourse:materials"
+            ],
+            "ray::ServeReplica:smartcourse:materials",
+        ),
+        (
             "python",
             ["/venv/bin/python", "-m", "benchmarks.baseline", "7"],
             "python -m benchmarks.baseline",

@@ -2,16 +2,25 @@
 
 The task is idempotent, so a redelivery (a worker killed mid-task, a retry, a second enqueue)
 has no second effect: the object key is a function of the certificate id, the upload overwrites
-the same object, and the row records the key only while it has none. The Temporal activity that
-enqueues the task watches that row, not the task's result.
+the same object, and the row records the key only while it has none.
+
+The Temporal activity that enqueues the task passes its task token and returns without an answer;
+the task completes that activity with the object key once the PDF is stored, or fails it when
+rendering cannot succeed (no such certificate, or the last retry failed). A token whose
+activity has moved on (timed out and retried: the new attempt sent a task of its own) is
+ignored.
 """
 
 import asyncio
+import base64
 import logging
 from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings, get_settings
 from storage.db import Database
@@ -77,9 +86,66 @@ async def render_and_store(settings: Settings, certificate_id: int) -> str:
         await db.dispose()
 
 
+# Temporal may be restarting when a PDF is done: a few quick tries before Celery's own retry.
+COMPLETE_ATTEMPTS = 5
+
+
+async def settle(settings: Settings, task_token: str, key: str | None, error: Exception | None):
+    """Complete (with `key`) or fail (with `error`) the activity behind `task_token`."""
+    token = base64.b64decode(task_token)
+    for attempt in range(COMPLETE_ATTEMPTS):
+        try:
+            client = await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
+            handle = client.get_async_activity_handle(task_token=token)
+            await (handle.complete(key) if error is None else handle.fail(error))
+            return
+        except RPCError as rpc:
+            if rpc.status == RPCStatusCode.NOT_FOUND:
+                log.info("event=certificate_activity_gone")
+                return
+            if attempt == COMPLETE_ATTEMPTS - 1:
+                raise
+        except RuntimeError:  # the connection itself failed
+            if attempt == COMPLETE_ATTEMPTS - 1:
+                raise
+        await asyncio.sleep(0.5 * 2**attempt)
+
+
+async def render_and_settle(settings: Settings, certificate_id: int, token: str | None) -> str:
+    key = await render_and_store(settings, certificate_id)
+    if token is not None:
+        await settle(settings, token, key, None)
+    return key
+
+
+def give_up(settings: Settings, token: str | None, error: Exception, final: bool) -> None:
+    """Fail the waiting activity when this task will not run again."""
+    if token is None or not final:
+        return
+    reason = ApplicationError(
+        f"certificate PDF failed: {type(error).__name__}: {error}",
+        type="CertificateMissing" if isinstance(error, CertificateMissing) else "PdfFailed",
+        non_retryable=isinstance(error, CertificateMissing),
+    )
+    try:
+        asyncio.run(settle(settings, token, None, reason))
+    except Exception:  # the task's own error is the one to report; Temporal times it out
+        log.exception("event=certificate_activity_fail_failed")
+
+
 @app.task(name=RENDER_PDF, base=BackoffTask, bind=True, dont_autoretry_for=(CertificateMissing,))
-def render_certificate_pdf(self: BackoffTask, certificate_id: int) -> str:
-    key = asyncio.run(render_and_store(get_settings(), certificate_id))
+def render_certificate_pdf(
+    self: BackoffTask, certificate_id: int, task_token: str | None = None
+) -> str:
+    settings = get_settings()
+    try:
+        key = asyncio.run(render_and_settle(settings, certificate_id, task_token))
+    except Exception as error:
+        last = self.request.retries >= len(self.app.conf.smartcourse_retry_delays)
+        give_up(settings, task_token, error, last or isinstance(error, CertificateMissing))
+        raise
     log.info(
         "event=certificate_pdf_stored certificate_id=%s task_id=%s attempt=%d",
         certificate_id,
@@ -89,6 +155,10 @@ def render_certificate_pdf(self: BackoffTask, certificate_id: int) -> str:
     return key
 
 
-def enqueue_certificate_pdf(settings: Settings, certificate_id: int) -> str:
-    """Hand the rendering of one certificate to `certificate_queue`; the task id."""
-    return celery_for(settings).send_task(RENDER_PDF, args=[certificate_id]).id
+def enqueue_certificate_pdf(
+    settings: Settings, certificate_id: int, task_token: str | None = None
+) -> str:
+    """Hand the rendering of one certificate to `certificate_queue`; the task id. With a task
+    token (base64) the task completes that Temporal activity when done."""
+    kwargs = {} if task_token is None else {"task_token": task_token}
+    return celery_for(settings).send_task(RENDER_PDF, args=[certificate_id], kwargs=kwargs).id
