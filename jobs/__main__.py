@@ -1,5 +1,7 @@
-"""Run one analytics job: `python -m jobs NAME --out DIR [--address ADDR] [--events PATH]`
-(the same as `smartcourse job run NAME …`).
+"""Run one analytics job: `python -m jobs NAME --out DIR [--address ADDR] [--events ARCHIVE]
+[--read-tasks N] [--shuffle-partitions N] [--progress-bars]` (the same as `smartcourse job run
+NAME …`). ARCHIVE: `s3://BUCKET/PREFIX` (the Parquet event archive, read with the settings'
+S3 endpoint and keys), or a folder of Parquet or JSON-lines envelopes.
 
 Writes DIR/NAME.parquet, DIR/NAME.md and DIR/NAME.png. Ray: `--address`, else
 SMARTCOURSE_RAY_ADDRESS, else a running cluster (`address="auto"`, also what a submitted job

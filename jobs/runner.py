@@ -136,7 +136,9 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
         + ": the Parquet archive (s3://BUCKET/PREFIX or a folder) or a folder of JSON lines",
     )
     parser.add_argument(
-        "--read-tasks", type=int, help="read tasks per table (default: 1 per 500k rows, <= CPUs)"
+        "--read-tasks",
+        type=int,
+        help="read tasks per table (default: 1 per 50k rows up to the CPUs, <= 500k rows a task)",
     )
     parser.add_argument(
         "--shuffle-partitions",
