@@ -125,7 +125,10 @@ async def exercise(
         problems.append(f"/readyz never named {names}: {readiness.unready(began)}")
     took = readiness.ready_after(began)
     if took is None or took > READY_WITHIN_SECONDS:
-        problems.append(f"not ready within {READY_WITHIN_SECONDS}s: {readiness.unready(began)}")
+        last = readiness.seen[-1][2] if readiness.seen else "nothing"
+        problems.append(
+            f"not ready within {READY_WITHIN_SECONDS}s: {readiness.unready(began)}; last: {last}"
+        )
     assert not problems, "\n".join([*problems, f"retried: {dict(acks.retried)}"])
 
 
