@@ -3,12 +3,14 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run down test lint bench loadtest
+.PHONY: install run down test lint bench loadtest jobs-bench lock
 
-$(BIN)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the tests passed with, so a fresh install
+# months from now gets the same ones; `make lock` rewrites it from the venv after an upgrade.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(BIN)/.installed
@@ -32,3 +34,11 @@ bench: install
 
 loadtest: install
 	$(BIN)/python -m benchmarks.run
+
+lock: install
+	{ echo "# The versions \`make install\` was tested with (\`make lock\` writes this file from the venv)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^smartcourse'; } > constraints.txt
+
+# Ray Data jobs against one SQL query at 1.5k, 10k, 1M and 10M lesson completions (long).
+jobs-bench: install
+	nice -n 10 $(BIN)/python -m benchmarks.jobs

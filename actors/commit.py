@@ -9,14 +9,29 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import context as otel_context
+from ray.util.metrics import Histogram
 
 from core.errors import DependencyDown
 from core.events import EventEnvelope
+from core.progress import ProgressChange
 from storage.db import Database
-from storage.repositories.enrollment import ProgressChange, write_progress
+from storage.repositories.progress import write_progress
 from storage.telemetry import current_carrier, tracer
 
 log = logging.getLogger(__name__)
+TAGS = ("shard",)
+COMMIT_SIZE = Histogram(
+    "smartcourse_group_commit_size",
+    "Changes per group commit",
+    boundaries=[1, 2, 5, 10, 20, 50, 100, 200, 500],
+    tag_keys=TAGS,
+)
+COMMIT_SECONDS = Histogram(
+    "smartcourse_group_commit_seconds",
+    "Group commit duration",
+    boundaries=[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+    tag_keys=TAGS,
+)
 
 
 @dataclass
@@ -29,12 +44,11 @@ class Pending:
 
 
 Committed = Callable[[Sequence[ProgressChange]], Awaitable[None]]
-Observe = Callable[[int, float], None]
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, on_committed: Committed, observe: Observe) -> None:
-        self.db, self.on_committed, self.observe = db, on_committed, observe
+    def __init__(self, db: Database, on_committed: Committed, tags: dict[str, str]) -> None:
+        self.db, self.on_committed, self.tags = db, on_committed, tags
         self.queue: list[Pending] = []
         self.flushing: asyncio.Task | None = None
 
@@ -60,7 +74,8 @@ class GroupCommitter:
                 for item in batch:
                     item.done.set_exception(DependencyDown("Progress could not be saved; retry"))
                 continue
-            self.observe(len(batch), time.perf_counter() - started)
+            COMMIT_SIZE.observe(len(batch), tags=self.tags)
+            COMMIT_SECONDS.observe(time.perf_counter() - started, tags=self.tags)
             trace_commit(batch, started_ns)
             for item in batch:
                 item.done.set_result(None)

@@ -55,6 +55,15 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
             dedupe_key=f"enrollment.created:{data['enrollment_id']}",
         )
         email = {"course_title": course.title}
+    elif kind == "enrollment.waitlist_admitted":
+        course = required(await session.get(Course, data["course_id"]), "the course")
+        notice = NewNotification(
+            user_id=data["student_id"],
+            kind="waitlist_admitted",
+            title=f"A seat opened in {course.title}",
+            body="You are off the waitlist and enrolled.",
+            dedupe_key=f"waitlist_admitted:{data['enrollment_id']}",
+        )
     elif kind == "progress.module_completed":
         module = required(await session.get(Module, data["module_id"]), "the module")
         course = required(await session.get(Course, data["course_id"]), "the course")
@@ -149,7 +158,12 @@ async def issue_certificate(
 
 _temporal: Client | None = None
 
-NOTIFIED = {"enrollment.created", "progress.module_completed", "certificate.issued"}
+NOTIFIED = {
+    "enrollment.created",
+    "enrollment.waitlist_admitted",
+    "progress.module_completed",
+    "certificate.issued",
+}
 
 
 @dataclass(frozen=True)

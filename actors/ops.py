@@ -14,6 +14,13 @@ class Admit:
 
 
 @dataclass(frozen=True, slots=True)
+class FillSeats:
+    """Seats freed by drops go to the head of the course's waitlist, in order."""
+
+    course_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReloadCourse:
     course_id: int
 
@@ -43,10 +50,10 @@ class Drop:
     enrollment_id: int
 
 
-Op = Admit | ReloadCourse | Complete | SubmitQuiz | ReadProgress | Drop
+Op = Admit | FillSeats | ReloadCourse | Complete | SubmitQuiz | ReadProgress | Drop
 
 
 def placement_key(op: Op) -> int:
-    if isinstance(op, Admit | ReloadCourse):
+    if isinstance(op, Admit | FillSeats | ReloadCourse):
         return op.course_id
     return op.student_id

@@ -1,5 +1,5 @@
-"""The system's named actors: shards, the outbox relay, the event consumers and the Temporal
-worker host, created once and found by name.
+"""The system's named actors: shards, the events actor(s) (outbox relay and consumer groups)
+and the Temporal worker host, created once and found by name.
 
 Every actor is detached and created with `get_if_exists`, so `smartcourse up`, a Serve replica
 on a cluster (KubeRay) or a test may all call `ensure_actors` and get the same ones."""
@@ -8,9 +8,7 @@ import time
 
 import ray
 
-from actors.consumer import EventConsumer
-from actors.handlers import CONSUMERS
-from actors.relay import OutboxRelay
+from actors.events import EventsActor, actor_roles
 from actors.shards import NAMESPACE, shard_handles
 from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
 from core.settings import Settings
@@ -24,24 +22,19 @@ def worker_host(settings: Settings) -> ray.actor.ActorHandle:
     ).remote(settings)
 
 
-def relay(settings: Settings) -> ray.actor.ActorHandle:
-    return OutboxRelay.options(
-        name="outbox-relay", namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-    ).remote(settings)
-
-
-def consumers(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+def events_actors(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+    """The events actor (or, with `events_actor_per_group`, one per group and the relay's)."""
     return {
-        group: EventConsumer.options(
-            name=group, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
-        ).remote(settings, group)
-        for group in CONSUMERS
+        name: EventsActor.options(
+            name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        ).remote(settings, roles)
+        for name, roles in actor_roles(settings).items()
     }
 
 
 def ensure_actors(settings: Settings) -> None:
     """Create what is missing and wait until every actor answers and the worker has started."""
-    handles = [*shard_handles(settings), relay(settings), *consumers(settings).values()]
+    handles = [*shard_handles(settings), *events_actors(settings).values()]
     ray.get([handle.stats.remote() for handle in handles])
     host = worker_host(settings)
     deadline = time.monotonic() + WORKER_START_SECONDS

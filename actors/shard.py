@@ -1,6 +1,6 @@
-"""The shard actor: hosts the course and enrollment entities placed on it, activates them from
-PostgreSQL on first use, passivates them when idle, and group-commits progress.
-
+"""The shard actor, a host only: dispatch to the course and enrollment entities placed on it,
+activation from PostgreSQL (single-flight), passivation, group commit and Redis snapshots. The
+rules are the entities' (actors/entities/); seat changes are stored by actors/seating.py.
 A shard restarted by Ray (`max_restarts=-1`) starts empty and reloads entities on demand;
 every operation is idempotent or re-checked against PostgreSQL, since Ray may run a call
 twice (`max_task_retries`). A decision that refuses (not enrolled, pending, full) is re-checked
@@ -11,35 +11,52 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import ray
-from ray.util.metrics import Counter, Gauge, Histogram
+from ray.util.metrics import Counter, Gauge
 
 from actors.commit import GroupCommitter
-from actors.entities import CourseEntity, StudentEntity, completion, progress_view
+from actors.entities.course import CourseEntity
+from actors.entities.enrollment import (
+    StudentEntity,
+    apply,
+    awaits_outside_change,
+    completion,
+    enrollment_view,
+    progress_view,
+    quiz_attempt,
+)
 from actors.loading import SingleFlight
-from actors.ops import Admit, Complete, Drop, Op, ReadProgress, ReloadCourse, SubmitQuiz
+from actors.ops import (
+    Admit,
+    Complete,
+    Drop,
+    FillSeats,
+    Op,
+    ReadProgress,
+    ReloadCourse,
+    SubmitQuiz,
+)
+from actors.seating import Seating
+from core.enrollments import CourseState, EnrollmentState
 from core.errors import Conflict, DependencyDown, DomainError, NotFound
-from core.events import EnrollmentData, make_event
+from core.events import EventEnvelope
 from core.logs import configure_logging
-from core.progress import percentage, score_quiz
+from core.progress import ProgressChange
+from core.quizzes import score_quiz
 from core.settings import Settings
+from core.status import EnrollmentStatus
 from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
 from storage.progress_cache import ProgressCache
-from storage.repositories.enrollment import (
-    CourseState,
-    EnrollmentRepository,
-    EnrollmentState,
-    ProgressChange,
-)
+from storage.repositories.enrollment import EnrollmentRepository
 from storage.telemetry import configure_tracing, context_from, tracer
 
 log = logging.getLogger(__name__)
+# Enrollments that take lesson completions; any other is re-read before it is refused.
+PROGRESSING = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED)
 TAGS = ("shard",)
 MAILBOX = Gauge("smartcourse_shard_mailbox_depth", "Progress changes waiting to commit", TAGS)
 ACTIVE = Gauge("smartcourse_active_entities", "Entities held in memory", ("shard", "kind"))
@@ -47,37 +64,6 @@ ACTIVATIONS = Counter("smartcourse_entity_activations", "Entities loaded", ("sha
 PASSIVATIONS = Counter(
     "smartcourse_entity_passivations", "Idle entities dropped", ("shard", "kind")
 )
-COMMIT_SIZE = Histogram(
-    "smartcourse_group_commit_size",
-    "Changes per group commit",
-    boundaries=[1, 2, 5, 10, 20, 50, 100, 200, 500],
-    tag_keys=TAGS,
-)
-COMMIT_SECONDS = Histogram(
-    "smartcourse_group_commit_seconds",
-    "Group commit duration",
-    boundaries=[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-    tag_keys=TAGS,
-)
-
-
-def awaits_outside_change(enrollment: EnrollmentState) -> bool:
-    """Pending ones are activated, and completed ones get their certificate, by workflows."""
-    return enrollment.status == "pending" or (
-        enrollment.status == "completed" and enrollment.certificate_id is None
-    )
-
-
-def enrollment_view(enrollment: EnrollmentState) -> dict[str, Any]:
-    return {
-        "id": enrollment.id,
-        "student_id": enrollment.student_id,
-        "course_id": enrollment.course_id,
-        "status": enrollment.status,
-        "enrolled_at": enrollment.enrolled_at.isoformat(),
-        "completed_at": enrollment.completed_at.isoformat() if enrollment.completed_at else None,
-        "certificate_id": enrollment.certificate_id,
-    }
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
@@ -91,16 +77,16 @@ class Shard:
         )
         redis = connect_redis(settings)
         self.cache = ProgressCache(redis, settings.progress_cache_ttl_seconds)
-        # The public course view shows the seat count; it is dropped when a seat changes.
-        self.course_cache = CourseCache(
+        course_cache = CourseCache(
             redis, settings.course_cache_ttl_seconds, settings.catalog_cache_ttl_seconds
         )
+        self.seating = Seating(self.db, course_cache)
         self.courses: dict[int, CourseEntity] = {}
         self.structures: dict[int, CourseState] = {}
         self.students: dict[int, StudentEntity] = {}
         self.lesson_course: dict[int, int] = {}
         self.loads = SingleFlight()
-        self.committer = GroupCommitter(self.db, self.committed, self.observe)
+        self.committer = GroupCommitter(self.db, self.committed, self.tags)
         self.passivating = asyncio.get_event_loop().create_task(self.passivate_forever())
 
     async def call(
@@ -130,21 +116,23 @@ class Shard:
         return result
 
     async def handle(self, op: Op) -> Any:
-        if isinstance(op, Complete):
-            return await self.complete(op)
-        if isinstance(op, SubmitQuiz):
-            return await self.submit_quiz(op)
-        if isinstance(op, ReadProgress):
-            return await self.read_progress(op)
-        if isinstance(op, Admit):
-            return await self.admit(op)
-        if isinstance(op, Drop):
-            return await self.drop(op)
-        if isinstance(op, ReloadCourse):
-            self.courses.pop(op.course_id, None)
-            self.structures.pop(op.course_id, None)
-            return None
-        raise NotFound(f"unknown operation {type(op).__name__}")
+        handlers = {
+            Complete: self.complete,
+            SubmitQuiz: self.submit_quiz,
+            ReadProgress: self.read_progress,
+            Admit: self.admit,
+            FillSeats: self.fill_seats,
+            Drop: self.drop,
+            ReloadCourse: self.reload_course,
+        }
+        handler = handlers.get(type(op))
+        if handler is None:
+            raise NotFound(f"unknown operation {type(op).__name__}")
+        return await handler(op)
+
+    async def reload_course(self, op: ReloadCourse) -> None:
+        self.courses.pop(op.course_id, None)
+        self.structures.pop(op.course_id, None)
 
     # Activation -----------------------------------------------------------------------------
 
@@ -209,11 +197,13 @@ class Shard:
 
     async def active_enrollment(self, student: StudentEntity, course_id: int) -> EnrollmentState:
         enrollment = student.by_course.get(course_id)
-        if enrollment is None or enrollment.status not in ("active", "completed"):
+        if enrollment is None or enrollment.status not in PROGRESSING:
             enrollment = await self.reload_enrollment(student, course_id)
-        if enrollment is None or enrollment.status == "dropped":
+        if enrollment is None or enrollment.status == EnrollmentStatus.DROPPED:
             raise NotFound("You are not enrolled in this lesson's course")
-        if enrollment.status == "pending":
+        if enrollment.status == EnrollmentStatus.WAITLISTED:
+            raise Conflict("You are on the course's waitlist; lessons open with your seat")
+        if enrollment.status == EnrollmentStatus.PENDING:
             raise Conflict("The enrollment is still being set up; retry in a moment")
         return enrollment
 
@@ -246,11 +236,9 @@ class Shard:
             # The same lesson is already on its way to the database: answer with that commit.
             await asyncio.shield(student.inflight[key])
             return progress_view(enrollment, structure)
-        pending = student.pending.setdefault(enrollment.id, set())
-        change, events = completion(
-            enrollment, structure, enrollment.completed | pending, op.lesson_id
-        )
-        await self.commit(student, key, change, events, pending, op.lesson_id)
+        before = student.done_or_pending(enrollment)
+        change, events = completion(enrollment, structure, before, op.lesson_id)
+        await self.commit(student, key, change, events)
         return progress_view(enrollment, structure)
 
     async def submit_quiz(self, op: SubmitQuiz) -> dict[str, Any]:
@@ -259,39 +247,28 @@ class Shard:
         if quiz is None:
             raise NotFound("Quiz not found")
         result = score_quiz(quiz, list(op.answers))
+        limit = self.settings.quiz_max_attempts
+        number = student.attempt_number(enrollment, op.lesson_id, limit)
         key = (enrollment.id, op.lesson_id)
-        attempt = (
-            enrollment.attempts.get(op.lesson_id, 0) + student.pending_attempts.get(key, 0) + 1
-        )
         student.pending_attempts[key] = student.pending_attempts.get(key, 0) + 1
-        record = {
-            "lesson_id": op.lesson_id,
-            "attempt": attempt,
-            "score": result.score,
-            "passed": result.passed,
-            "answers": list(op.answers),
-        }
-        pending = student.pending.setdefault(enrollment.id, set())
-        before = enrollment.completed | pending
+        before = student.done_or_pending(enrollment)
+        attempt = (op.lesson_id, number, op.answers)
+        change, events = quiz_attempt(enrollment, structure, before, attempt, result)
         try:
-            if result.passed and op.lesson_id not in before:
-                change, events = completion(enrollment, structure, before, op.lesson_id)
-                change = replace(change, quiz=record)
-                await self.commit(student, key, change, events, pending, op.lesson_id)
+            if change.lesson_id is not None:
+                await self.commit(student, key, change, events)
             else:
-                at, done = datetime.now(UTC), percentage(structure, before)
-                change = ProgressChange(enrollment.id, op.student_id, at, done, quiz=record)
-                await self.committer.submit(change, [])
+                await self.committer.submit(change, events)
         finally:
             student.pending_attempts[key] -= 1
             if not student.pending_attempts[key]:
                 del student.pending_attempts[key]
-        progress = progress_view(enrollment, structure)
         return {
             "score": result.score,
             "passed": result.passed,
-            "attempt": attempt,
-            "progress": progress,
+            "attempt": number,
+            "attempts_left": max(0, limit - number),
+            "progress": progress_view(enrollment, structure),
         }
 
     async def commit(
@@ -299,11 +276,12 @@ class Shard:
         student: StudentEntity,
         key: tuple[int, int],
         change: ProgressChange,
-        events: list,
-        pending: set[int],
-        lesson_id: int,
+        events: list[EventEnvelope],
     ) -> None:
-        """Group-commit a lesson completion; concurrent completions of it wait on this one."""
+        """Group-commit the completion of lesson `key[1]` of enrollment `key[0]`; concurrent
+        completions of it wait on this one."""
+        enrollment_id, lesson_id = key
+        pending = student.pending[enrollment_id]
         done = asyncio.get_running_loop().create_future()
         student.inflight[key] = done
         pending.add(lesson_id)
@@ -323,19 +301,9 @@ class Shard:
         touched: dict[int, EnrollmentState] = {}
         for change in changes:
             enrollment = self.enrollment_by_id(change.enrollment_id, change.student_id)
-            if enrollment is None:
-                continue
-            enrollment.last_accessed_at = change.at
-            if change.lesson_id is not None and (change.quiz is None or change.quiz["passed"]):
-                enrollment.completed.add(change.lesson_id)
-            if change.quiz is not None:
-                lesson = change.quiz["lesson_id"]
-                enrollment.attempts[lesson] = max(
-                    enrollment.attempts.get(lesson, 0), change.quiz["attempt"]
-                )
-            if change.completed_course and enrollment.status == "active":
-                enrollment.status, enrollment.completed_at = "completed", change.at
-            touched[enrollment.id] = enrollment
+            if enrollment is not None:
+                apply(enrollment, change)
+                touched[enrollment.id] = enrollment
         snapshots = {}
         for enrollment in touched.values():
             structure = self.structures.get(enrollment.course_id)
@@ -348,10 +316,6 @@ class Shard:
     def enrollment_by_id(self, enrollment_id: int, student_id: int) -> EnrollmentState | None:
         student = self.students.get(student_id)
         return student.by_id(enrollment_id) if student is not None else None
-
-    def observe(self, size: int, seconds: float) -> None:
-        COMMIT_SIZE.observe(size, tags=self.tags)
-        COMMIT_SECONDS.observe(seconds, tags=self.tags)
 
     async def owned_enrollment(self, student: StudentEntity, enrollment_id: int) -> EnrollmentState:
         """The student's enrollment by id; re-read when unknown or waiting on a workflow."""
@@ -371,83 +335,31 @@ class Shard:
         structure = (await self.course_state(enrollment.course_id)).structure
         return enrollment_view(enrollment) | {"progress": progress_view(enrollment, structure)}
 
-    # Enrollment admission (course shard) and drop (student shard) ----------------------------
+    # Seats: admission and the waitlist (course shard), drop (student shard) ---------------
 
     async def admit(self, op: Admit) -> dict[str, Any]:
-        """The student's enrollment in the course: the existing one, or a new pending one when
-        the course is published, has a seat and every prerequisite is completed."""
         course = await self.course(op.course_id)
         async with course.lock:
-            async with self.db.unit_of_work() as uow:
-                repo = EnrollmentRepository(uow.session)
-                existing = await repo.enrollments(op.student_id, op.course_id)
-                if existing:
-                    return enrollment_view(existing[0]) | {"created": False}
-                if course.state.status != "published":
-                    raise Conflict(f"The course is {course.state.status}; it takes no enrollments")
-                required = course.state.prerequisite_ids
-                missing = set(required) - await repo.completed_courses(op.student_id, required)
-                if missing:
-                    raise Conflict(
-                        "Complete the prerequisite courses first",
-                        {"missing_prerequisite_ids": sorted(missing)},
-                    )
-                limit = course.state.enrollment_limit
-                if limit is not None and course.taken >= limit:
-                    course.taken = await repo.seats_taken(op.course_id)
-                full = limit is not None and course.taken >= limit
-                taken = None if full else await repo.take_seat(op.course_id)
-                if taken is None:
-                    raise Conflict("The course is full")
-                row = await repo.insert(op.student_id, op.course_id, datetime.now(UTC))
-                if row is None:
-                    raise Conflict("The enrollment changed concurrently; retry")
-                data = EnrollmentData(
-                    enrollment_id=row.id, student_id=op.student_id, course_id=op.course_id
-                )
-                uow.emit(make_event("enrollment.created", str(row.id), data, source="enrollments"))
-                await uow.commit()
-                course.taken = taken
-                await self.course_cache.set_enrolled(op.course_id, taken)
-                state = EnrollmentState(
-                    row.id,
-                    row.student_id,
-                    row.course_id,
-                    row.status,
-                    row.enrolled_at,
-                    None,
-                    None,
-                    None,
-                )
-            return enrollment_view(state) | {"created": True}
+            return await self.seating.admit(course, op.student_id)
+
+    async def fill_seats(self, op: FillSeats) -> list[dict[str, Any]]:
+        course = await self.course(op.course_id)
+        async with course.lock:
+            return await self.seating.fill(course)
 
     async def drop(self, op: Drop) -> dict[str, Any]:
+        """The enrollment dropped; `freed_seat` tells the caller to fill the course's seats."""
         student = await self.student(op.student_id)
         enrollment = await self.owned_enrollment(student, op.enrollment_id)
-        if enrollment.status == "dropped":
-            return enrollment_view(enrollment)
-        if enrollment.status == "completed":
+        if enrollment.status == EnrollmentStatus.DROPPED:
+            return enrollment_view(enrollment) | {"freed_seat": False}
+        if enrollment.status == EnrollmentStatus.COMPLETED:
             raise Conflict("A completed enrollment cannot be dropped")
         if student.pending.get(enrollment.id):
             raise Conflict("Progress is being saved; retry in a moment")
-        async with self.db.unit_of_work() as uow:
-            repo = EnrollmentRepository(uow.session)
-            if await repo.set_status(
-                enrollment.id, ["active", "pending"], "dropped", dropped_at=datetime.now(UTC)
-            ):
-                await repo.free_seat(enrollment.course_id)
-                data = EnrollmentData(
-                    enrollment_id=enrollment.id,
-                    student_id=enrollment.student_id,
-                    course_id=enrollment.course_id,
-                )
-                uow.emit(
-                    make_event("enrollment.dropped", str(enrollment.id), data, source="enrollments")
-                )
-                await uow.commit()
-                await self.course_cache.forget_enrolled(enrollment.course_id)
-        enrollment.status = "dropped"
-        return enrollment_view(enrollment)
+        freed = await self.seating.release(enrollment)
+        enrollment.status = EnrollmentStatus.DROPPED
+        return enrollment_view(enrollment) | {"freed_seat": freed}
 
     async def fresh(self, student_id: int) -> list[EnrollmentState]:
         async with self.db.unit_of_work() as uow:

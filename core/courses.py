@@ -4,7 +4,7 @@ or change a course, and what a course needs before it can be published."""
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
@@ -26,6 +26,8 @@ class CourseCreate(BaseModel):
     enrollment_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     prerequisite_ids: list[int] = Field(default_factory=list, max_length=20)
     pass_threshold: int = Field(default=70, ge=0, le=100)
+    # A full course queues new students instead of refusing them (API.md "Waitlist").
+    waitlist: StrictBool = False
 
 
 class CourseUpdate(BaseModel):
@@ -38,6 +40,7 @@ class CourseUpdate(BaseModel):
     enrollment_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     prerequisite_ids: list[int] | None = Field(default=None, max_length=20)
     pass_threshold: int | None = Field(default=None, ge=0, le=100)
+    waitlist: StrictBool | None = None
 
 
 class ModuleCreate(BaseModel):
@@ -119,6 +122,7 @@ class CourseView(BaseModel):
     enrolled_count: int
     prerequisite_ids: list[int]
     pass_threshold: int
+    waitlist: bool = False
     publish_error: str | None = None
     published_at: datetime | None
     created_at: datetime

@@ -1,13 +1,110 @@
-"""The enrollment boundary: what enrollment and progress calls accept and answer."""
+"""Enrollments: the state an entity holds, who is admitted to a course (`admission`), and what
+enrollment and progress calls accept and answer."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.progress import ProgressView
+from core.errors import Conflict
+from core.progress import CourseStructure, ProgressView
+from core.status import CourseStatus, EnrollmentStatus
 
-EnrollmentStatus = Literal["pending", "active", "completed", "dropped"]
+
+@dataclass
+class EnrollmentState:
+    """An enrollment as its entity holds it."""
+
+    id: int
+    student_id: int
+    course_id: int
+    status: str
+    enrolled_at: datetime
+    completed_at: datetime | None
+    last_accessed_at: datetime | None
+    certificate_id: int | None
+    completed: set[int] = field(default_factory=set)
+    attempts: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CourseState:
+    """A course as its entity holds it: what admission and progress need."""
+
+    status: str
+    instructor_id: int
+    enrollment_limit: int | None
+    enrolled_count: int
+    prerequisite_ids: tuple[int, ...]
+    structure: CourseStructure
+    waitlist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Seats:
+    """The course's side of an admission: its rules and how many hold or wait for a seat."""
+
+    status: str
+    prerequisite_ids: tuple[int, ...]
+    limit: int | None
+    taken: int
+    waitlist: bool
+    waiting: int
+
+    @property
+    def free(self) -> int | None:
+        """Seats left, None when unlimited."""
+        return None if self.limit is None else max(0, self.limit - self.taken)
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """Takes a seat now (then the enrollment workflow sets it up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waitlisted:
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: str
+    details: dict | None = None
+
+    def error(self) -> Conflict:
+        return Conflict(self.reason, self.details)
+
+
+Admission = Admitted | Waitlisted | Refused
+
+
+def admission(course: Seats, completed_courses: frozenset[int] | set[int]) -> Admission:
+    """Whether a student with `completed_courses` (their history) gets a seat in `course`: only
+    a published course, only with every prerequisite completed; a seat while one is free and
+    nobody waits for it, else a place at the end of the waitlist if the course keeps one."""
+    if course.status != CourseStatus.PUBLISHED:
+        return Refused(f"The course is {course.status}; it takes no enrollments")
+    missing = set(course.prerequisite_ids) - set(completed_courses)
+    if missing:
+        return Refused(
+            "Complete the prerequisite courses first",
+            {"missing_prerequisite_ids": sorted(missing)},
+        )
+    # Those waiting come first: a newcomer never takes a seat freed for the head of the queue.
+    if course.waiting == 0 and (course.free is None or course.free > 0):
+        return Admitted()
+    if course.waitlist:
+        return Waitlisted(position=course.waiting + 1)
+    return Refused("The course is full")
+
+
+def promotions(course: Seats) -> int:
+    """How many at the head of the waitlist a published course admits now (its free seats)."""
+    if course.status != CourseStatus.PUBLISHED:
+        return 0
+    free = course.waiting if course.free is None else course.free
+    return min(free, course.waiting)
 
 
 class EnrollmentRequest(BaseModel):
@@ -40,7 +137,28 @@ class EnrollmentList(BaseModel):
 class EnrollmentAccepted(BaseModel):
     enrollment_id: int
     status: str
-    workflow_id: str
+    # None while waitlisted: the enrollment workflow starts when a seat is given.
+    workflow_id: str | None
+    position: int | None = None
+
+
+class WaitlistEntry(BaseModel):
+    enrollment_id: int
+    student_id: int
+    position: int
+    since: datetime
+
+
+class WaitlistPage(BaseModel):
+    items: list[WaitlistEntry]
+    page: int
+    page_size: int
+    total: int
+
+
+class PageQuery(BaseModel):
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=20, ge=1, le=100)
 
 
 class QuizOutcome(BaseModel):

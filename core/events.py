@@ -75,6 +75,10 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "enrollment.created": EnrollmentData,
     "enrollment.completed": EnrollmentCompletedData,
     "enrollment.dropped": EnrollmentData,
+    # The waitlist: joined, admitted to a freed seat, left before a seat came.
+    "enrollment.waitlisted": EnrollmentData,
+    "enrollment.waitlist_admitted": EnrollmentData,
+    "enrollment.waitlist_left": EnrollmentData,
     "progress.updated": ProgressUpdatedData,
     "progress.module_completed": ModuleCompletedData,
     "certificate.issued": CertificateIssuedData,

@@ -1,10 +1,13 @@
-"""Progress arithmetic and quiz scoring: pure functions over a course's structure."""
+"""Progress arithmetic: pure functions over a course's structure (percentage, per-module
+completion, whether the course is finished) and the change a completion makes. Quiz scoring is
+in core/quizzes.py."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from core.errors import ValidationFailed
+from core.status import ENROLLMENT_MOVES, EnrollmentStatus, sources
 
 
 @dataclass(frozen=True)
@@ -72,20 +75,25 @@ def course_completed(structure: CourseStructure, completed: set[int]) -> bool:
     return structure.lesson_count > 0 and percentage(structure, completed) == 100.0
 
 
-@dataclass(frozen=True, slots=True)
-class QuizResult:
-    score: int
-    passed: bool
+# "Completed when finished and active", in one place: the group commit's statement takes these
+# statuses as a parameter, and the entities apply `completes_enrollment`.
+COMPLETES_FROM: tuple[str, ...] = sources(ENROLLMENT_MOVES, EnrollmentStatus.COMPLETED)
 
 
-def score_quiz(quiz: dict, answers: list[int]) -> QuizResult:
-    """Score 0..100: the share of questions answered with their key; passed at `pass_score`."""
-    questions = quiz["questions"]
-    if len(answers) != len(questions):
-        raise ValidationFailed(
-            "Answer every question",
-            [{"field": "answers", "message": f"expected {len(questions)} answers"}],
-        )
-    right = sum(1 for q, a in zip(questions, answers, strict=True) if q["answer_index"] == a)
-    score = round(100 * right / len(questions)) if questions else 0
-    return QuizResult(score=score, passed=score >= quiz["pass_score"])
+def completes_enrollment(status: str, finished: bool) -> bool:
+    """Whether finishing the course's lessons makes an enrollment in `status` completed."""
+    return finished and status in COMPLETES_FROM
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    """One acknowledged-after-commit change: a completion and/or a quiz attempt (`quiz` holds
+    `lesson_id, attempt, score, passed, answers`)."""
+
+    enrollment_id: int
+    student_id: int
+    at: datetime
+    percentage: float
+    lesson_id: int | None = None
+    completed_course: bool = False
+    quiz: dict | None = None

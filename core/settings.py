@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     shard_db_pool_size: int = 3
     entity_idle_seconds: float = 600.0
     shard_call_timeout_seconds: float = 10.0
+    # Attempts per quiz and enrollment: unlimited scored attempts would reveal the key.
+    quiz_max_attempts: int = Field(default=3, ge=1, le=100)
 
     # Outbox and consumers.
     outbox_poll_seconds: float = 0.5
@@ -129,6 +131,13 @@ class Settings(BaseSettings):
     # load it publishes few large batches rather than one small transaction per group commit.
     outbox_linger_seconds: float = 0.02
     outbox_retention_days: int = 30
+    # Processed-event rows are kept at least as long as the outbox (a replay of a retained row
+    # must still find it processed); the retention sweep deletes both in small batches.
+    processed_event_retention_days: int = 30
+    retention_interval_seconds: float = 300.0
+    retention_batch_size: int = 500
+    # How often the relay checks that the broker still holds its log (the epoch marker).
+    outbox_epoch_check_seconds: float = 5.0
     # A down broker is retried at least this often, so the relay catches up soon after it is back.
     outbox_retry_max_seconds: float = 5.0
     # Readiness: a loop whose heartbeat is older than this is not running (storage/heartbeats.py);
@@ -139,6 +148,12 @@ class Settings(BaseSettings):
     # loop); on a cluster each group may get an actor of its own.
     events_actor_per_group: bool = False
     consumer_max_attempts: int = 5
+    # The Parquet event archive in the object store (storage/event_archive.py), for batch jobs
+    # that replay history; off until the events actor writes it. A flush per this many events.
+    event_archive_enabled: bool = False
+    event_archive_prefix: str = "events"
+    event_archive_batch_events: int = Field(5000, ge=1)
+    event_archive_flush_seconds: float = 60.0
     consumer_backoff_initial_seconds: float = 1.0
     consumer_backoff_max_seconds: float = 60.0
 
@@ -147,6 +162,10 @@ class Settings(BaseSettings):
     # Prefixes every queue and exchange name, so test sessions sharing a broker never cross.
     celery_queue_prefix: str = ""
     celery_worker_concurrency: int = 2
+    # Threads: the tasks wait on SMTP, S3 and Temporal, and one process costs a third of the
+    # memory of prefork's parent and children (benchmarks/footprint.py); prefork for CPU-heavy
+    # deployments.
+    celery_pool: Literal["threads", "prefork", "solo"] = "threads"
     # Prometheus endpoint (on `http_host`) of the Celery worker's task outcomes; 0: off.
     celery_metrics_port: int = 0
     smtp_timeout_seconds: float = 10.0

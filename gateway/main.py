@@ -16,7 +16,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from actors.pool import ensure_actors
+from actors.ensure import ensure_actors_elsewhere
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.context import GatewayContext, install
@@ -67,7 +67,7 @@ class Gateway:
         configure_logging(settings.log_level)
         # `smartcourse up` creates the actors before deploying; a Serve config deployment
         # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
-        ensure_actors(settings)
+        ensure_actors_elsewhere(settings)
         resources = Resources.open(settings)
         install(
             GatewayContext(settings=settings, services=services(resources), materials=materials)

@@ -11,10 +11,13 @@ from collections.abc import Callable
 import pandas as pd
 import ray.data
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from ray.data.aggregate import Count, Sum
 
 from jobs.outline import Outline, load_outline
-from jobs.report import JobResult
+from jobs.report import JobResult, wrapped
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -55,12 +58,17 @@ def module_progress(
         .to_pandas()
     )
     finished = (
-        per_module.filter(lambda row: bool(row["complete"]))
+        per_module.map_batches(completed_only, batch_format="pandas")
         .groupby("module_id")
         .aggregate(Count(alias_name="n"))
         .to_pandas()
     )
     return counts(started, "course_id"), counts(finished, "module_id")
+
+
+def completed_only(batch: pd.DataFrame) -> pd.DataFrame:
+    """The completed modules' rows (a batch at a time: a row filter calls Python per row)."""
+    return batch[batch.complete.astype(bool)]
 
 
 def counts(frame: pd.DataFrame, key: str) -> dict[int, int]:
@@ -125,22 +133,42 @@ def funnel_rows(
     return frame
 
 
-def chart(table: pd.DataFrame, courses: int = 8) -> Callable[[Axes], None]:
-    """Share of enrolled reaching each step, one line per course (the largest few)."""
+def draw_course(axes: Axes, rows: pd.DataFrame, title: str) -> None:
+    """One course's funnel: a horizontal bar per stage, top to bottom, with counts and shares."""
+    positions = range(len(rows))
+    colors = ["tab:blue", "tab:cyan", *["tab:olive"] * (len(rows) - 3), "tab:green"]
+    axes.barh(positions, rows["count"], color=colors[: len(rows)])
+    axes.set_yticks(list(positions), [wrapped(stage, 24) for stage in rows.stage])
+    axes.invert_yaxis()
+    top = max(int(rows["count"].max()), 1)
+    for y, (count, share) in enumerate(zip(rows["count"], rows.share_of_enrolled, strict=True)):
+        axes.text(count + top * 0.02, y, f"{count} ({share:.0%})", va="center", fontsize="small")
+    axes.set_xlim(0, top * 1.3)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("enrollments reaching the stage")
+    axes.set_title(wrapped(title, 45), fontsize="medium")
 
-    def draw(axes: Axes) -> None:
+
+def chart(table: pd.DataFrame, courses: int = 4) -> Callable[[Figure], None]:
+    """The funnel of each of the largest few courses, a panel each, stages named."""
+
+    def draw(figure: Figure) -> None:
         if table.empty:
-            axes.set_title("Completion funnel: no enrollments")
+            figure.subplots().set_title("Completion funnel: no enrollments")
             return
         enrolled = table[table.stage == "enrolled"].nlargest(courses, "count")
-        for course in enrolled.itertuples(index=False):
-            rows = table[table.course_id == course.course_id]
-            label = f"{course.course_id} {course.course_title}"[:40]
-            axes.plot(rows.step, rows.share_of_enrolled * 100, marker="o", label=label)
-        axes.set_xlabel("step (enrolled, started, modules…, completed)")
-        axes.set_ylabel("% of enrolled")
-        axes.set_title(f"Completion funnel, {len(enrolled)} largest courses")
-        axes.legend(fontsize="small")
+        columns = 1 if len(enrolled) == 1 else 2
+        grid = figure.subplots((len(enrolled) + columns - 1) // columns, columns, squeeze=False)
+        for axes in grid.flat[len(enrolled) :]:
+            axes.set_axis_off()
+        for axes, course in zip(grid.flat, enrolled.itertuples(index=False), strict=False):
+            rows = table[table.course_id == course.course_id].sort_values("step")
+            name = f"{course.course_title} (course {course.course_id}), {course.count} enrolled"
+            draw_course(axes, rows, name)
+        figure.suptitle(
+            f"Completion funnel: enrollments reaching each stage, {len(enrolled)} largest "
+            f"of {table.course_id.nunique()} courses"
+        )
 
     return draw
 
@@ -165,13 +193,16 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The funnel of every course with at least one enrollment."""
-    outline = load_outline(source)
-    courses = source.frame("courses")
+    with stages.stage("read outlines"):
+        outline = load_outline(source)
+        courses = source.frame("courses")
     titles = dict(zip(courses.id, courses.title, strict=True))
-    totals = course_totals(source.dataset("enrollments"))
-    started, finished = module_progress(source.dataset("lesson_completions"), outline)
+    with stages.stage("count enrollments per course"):
+        totals = course_totals(source.dataset("enrollments"))
+    with stages.stage("count module completions"):
+        started, finished = module_progress(source.dataset("lesson_completions"), outline)
     log.info(
         "event=funnel_counted courses=%d enrollments=%d started=%d module_completions=%d",
         len(totals),

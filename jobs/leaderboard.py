@@ -8,9 +8,11 @@ from collections.abc import Callable
 import pandas as pd
 import ray.data
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from ray.data.aggregate import Count, Sum
 
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -80,23 +82,54 @@ def rank(courses: pd.DataFrame, counts: pd.DataFrame, people: pd.DataFrame) -> p
     ]
 
 
-def chart(table: pd.DataFrame, top: int = 15) -> Callable[[Axes], None]:
-    def draw(axes: Axes) -> None:
-        shown = table.head(top).iloc[::-1]
-        labels = [f"#{row.rank} {row.instructor_name}"[:40] for row in shown.itertuples()]
-        axes.barh(labels, shown.enrollments, label="enrollments", color="lightgray")
-        axes.barh(labels, shown.completions, label="completions", color="tab:green")
-        axes.set_xlabel("enrollments")
-        axes.set_title(f"Instructor leaderboard, top {len(shown)}")
-        axes.legend()
+def draw_table(axes: Axes, shown: pd.DataFrame) -> None:
+    axes.set_axis_off()
+    cells = [
+        [
+            str(row.rank),
+            str(row.instructor_name)[:24],
+            str(row.published_courses),
+            str(row.enrollments),
+            str(row.completions),
+            f"{row.completion_rate:.0%}",
+        ]
+        for row in shown.itertuples(index=False)
+    ]
+    header = ["#", "instructor", "published", "enrollments", "completions", "rate"]
+    if cells:
+        grid = axes.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="left")
+        grid.auto_set_font_size(False)
+        grid.set_fontsize(9)
+        grid.auto_set_column_width(list(range(len(header))))
+    axes.set_title("Ranked by completions, then enrollments", fontsize="medium")
+
+
+def chart(table: pd.DataFrame, top: int = 15) -> Callable[[Figure], None]:
+    """The top instructors as a table beside a bar chart of enrollments and completions."""
+
+    def draw(figure: Figure) -> None:
+        left, right = figure.subplots(1, 2, width_ratios=(1.1, 1))
+        shown = table.head(top)
+        draw_table(left, shown)
+        bars = shown.iloc[::-1]
+        labels = [f"#{row.rank} {row.instructor_name}"[:30] for row in bars.itertuples()]
+        right.barh(labels, bars.enrollments, label="enrollments", color="lightgray")
+        right.barh(labels, bars.completions, label="completions", color="tab:green")
+        right.set_xlabel("enrollments in the instructor's courses (any status)")
+        right.set_title("Enrollments and completions", fontsize="medium")
+        right.legend(loc="lower right")
+        figure.suptitle(f"Instructor leaderboard, top {len(shown)} of {len(table)} instructors")
 
     return draw
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The leaderboard of every instructor."""
-    counts = course_counts(source.dataset("enrollments"))
-    table = rank(source.frame("courses"), counts, instructors(source.dataset("users")))
+    with stages.stage("count enrollments per course"):
+        counts = course_counts(source.dataset("enrollments"))
+    with stages.stage("read courses and instructors"):
+        courses, people = source.frame("courses"), instructors(source.dataset("users"))
+    table = rank(courses, counts, people)
     log.info(
         "event=leaderboard_counted instructors=%d enrollments=%d completions=%d",
         len(table),

@@ -1,6 +1,7 @@
 """What a job produces and how it is written: `NAME.parquet` (every row), `NAME.md` (a
 summary with the top rows) and `NAME.png` (a matplotlib chart, Agg backend)."""
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +12,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
@@ -23,10 +23,25 @@ class JobResult:
     title: str
     description: str
     table: pd.DataFrame
-    chart: Callable[[Axes], None]
+    # Draws the chart's panels on the figure (write_report adds the data's date range).
+    chart: Callable[[Figure], None]
     # The summary's table; the full table when None.
     summary: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    # The dates the data covers, e.g. "enrollments 2025-01-01 to 2025-03-31 (UTC)".
+    period: str = ""
+
+
+def period_text(first: datetime | None, last: datetime | None) -> str:
+    """The enrollments' date range as words, for every chart and summary."""
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return "no enrollments"
+    return f"enrollments {first:%Y-%m-%d} to {last:%Y-%m-%d} (UTC)"
+
+
+def wrapped(text: str, width: int = 28) -> str:
+    """A label broken into lines of about `width` characters, so long titles stay readable."""
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -51,9 +66,12 @@ def write_report(result: JobResult, out_dir: Path, top: int = 20) -> Path:
     parquet = out_dir / f"{result.name}.parquet"
     result.table.to_parquet(parquet, index=False)
 
-    figure = Figure(figsize=(10, 6))
-    result.chart(figure.subplots())
-    figure.tight_layout()
+    figure = Figure(figsize=(12, 7.5))
+    result.chart(figure)
+    generated = f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    caption = f"Data: {result.period or 'date range unknown'}; {generated}"
+    figure.text(0.01, 0.01, caption, fontsize="small", color="dimgray")
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
     figure.savefig(out_dir / f"{result.name}.png", dpi=100)
 
     summary = result.table if result.summary is None else result.summary
@@ -63,6 +81,7 @@ def write_report(result: JobResult, out_dir: Path, top: int = 20) -> Path:
         "",
         result.description,
         "",
+        f"Data: {result.period or 'date range unknown'}. "
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(result.table)} rows in "
         f"`{parquet.name}`; showing {len(shown)} of {len(summary)} summary rows.",
         "",

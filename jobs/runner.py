@@ -4,8 +4,8 @@ import argparse
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ray
@@ -13,13 +13,14 @@ import ray.data
 
 from core.settings import Settings
 from jobs import dropoff, funnel, leaderboard, time_to_complete
-from jobs.archive import EventArchiveSource
-from jobs.report import JobResult, write_report
+from jobs.archive import archive_source
+from jobs.report import JobResult, period_text, write_report
+from jobs.sizing import Sizing, Stages, cluster_cpus
 from jobs.source import DatabaseSource, Source
 
 log = logging.getLogger(__name__)
 
-JOBS: dict[str, Callable[[Source], JobResult]] = {
+JOBS: dict[str, Callable[[Source, Stages], JobResult]] = {
     "funnel": funnel.run,
     "time_to_complete": time_to_complete.run,
     "dropoff": dropoff.run,
@@ -57,45 +58,70 @@ def connect_ray(address: str | None = None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """What one run wrote and the line that sums it up."""
+
+    path: Path
+    rows: int
+    seconds: float
+    summary: str
+
+
+def plan(source: Source, cpus: int, sizing: Sizing, progress_bars: bool) -> str:
+    """Size the job from its largest table; the sizing, as words for the summary line."""
+    rows = max(source.rows(table) for table in ("enrollments", "lesson_completions"))
+    partitions = sizing.apply(rows, progress_bars)
+    return f"{rows} rows in the largest table, {cpus} CPUs, {partitions} shuffle partitions"
+
+
 def run_job(
     name: str,
     settings: Settings,
     out_dir: Path,
     *,
-    events: Path | None = None,
+    events: Path | str | None = None,
     address: str | None = None,
-    partitions: int = 4,
-) -> Path:
-    """Run job `name` against the settings' database (or, for the event jobs, an archive
-    folder of JSON-lines event envelopes) and write `out_dir/NAME.{parquet,md,png}`.
+    read_tasks: int | None = None,
+    shuffle_partitions: int | None = None,
+    progress_bars: bool = False,
+) -> JobRun:
+    """Run job `name` against the settings' database (or, for the event jobs, an event
+    archive: a folder of JSON-lines envelopes, or the Parquet archive, `s3://…` or a folder)
+    and write `out_dir/NAME.{parquet,md,png}`. Read tasks and shuffle partitions follow the
+    data and the cluster (`jobs.sizing`) unless given.
 
-    Blocking: from async code, call it in a thread. Returns the parquet path."""
+    Blocking: from async code, call it in a thread."""
     if name not in JOBS:
         raise ValueError(f"unknown job {name!r}; jobs: {', '.join(sorted(JOBS))}")
     if events is not None and name not in EVENT_JOBS:
         raise ValueError(f"job {name!r} reads the database only; --events serves {EVENT_JOBS}")
     connect_ray(address or settings.ray_address)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    source: Source = DatabaseSource(settings, partitions)
+    stages = Stages(name)
+    sizing = Sizing(cluster_cpus(), read_tasks, shuffle_partitions)
+    source: Source = DatabaseSource(settings, sizing)
     if events is not None:
-        source = EventArchiveSource(events, fallback=source)
-    if not source.has_rows("enrollments"):
-        raise NothingToAnalyse(
-            f"no enrollments in {'the event archive' if events else 'the database'}: every job "
-            "reports on enrollments and their progress"
-        )
-    started = time.perf_counter()
-    log.info("event=job_started job=%s source=%s", name, events or "postgres")
-    result = JOBS[name](source)
-    path = write_report(result, out_dir)
-    log.info(
-        "event=job_finished job=%s rows=%d seconds=%.2f out=%s",
-        name,
-        len(result.table),
-        time.perf_counter() - started,
-        path,
+        source = archive_source(events, settings, fallback=source)
+    with stages.stage("size"):
+        if not source.has_rows("enrollments"):
+            raise NothingToAnalyse(
+                f"no enrollments in {'the event archive' if events else 'the database'}: every "
+                "job reports on enrollments and their progress"
+            )
+        sized = plan(source, sizing.cpus, sizing, progress_bars)
+    log.info("event=job_started job=%s source=%s sizing=%r", name, events or "postgres", sized)
+    result = JOBS[name](source, stages)
+    result = replace(result, period=period_text(*source.period()))
+    with stages.stage("write report"):
+        path = write_report(result, out_dir)
+    seconds = stages.elapsed()
+    summary = (
+        f"{name}: {len(result.table)} result rows in {seconds:.1f} s ({sized}, "
+        f"{stages.count} stages) -> {path}, {path.with_suffix('.md').name}, "
+        f"{path.with_suffix('.png').name}"
     )
-    return path
+    log.info("event=job_finished job=%s rows=%d seconds=%.2f", name, len(result.table), seconds)
+    return JobRun(path, len(result.table), seconds, summary)
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,26 +131,38 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="Ray address (default: running cluster, else local)")
     parser.add_argument(
         "--events",
-        type=Path,
-        help="folder of JSON-lines event envelopes read instead of the database, for "
-        + ", ".join(sorted(EVENT_JOBS)),
+        help="event archive read instead of the database, for "
+        + ", ".join(sorted(EVENT_JOBS))
+        + ": the Parquet archive (s3://BUCKET/PREFIX or a folder) or a folder of JSON lines",
     )
-    parser.add_argument("--partitions", type=int, default=4, help="read tasks per table")
+    parser.add_argument(
+        "--read-tasks", type=int, help="read tasks per table (default: 1 per 500k rows, <= CPUs)"
+    )
+    parser.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        help="partitions per aggregation (default: 1 per 1M rows, <= CPUs)",
+    )
+    parser.add_argument(
+        "--progress-bars", action="store_true", help="Ray Data's progress bars on stderr"
+    )
 
 
 def run_from_arguments(args: argparse.Namespace, settings: Settings) -> int:
     """Run the job the arguments name; the process exit code."""
     try:
-        path = run_job(
+        run = run_job(
             args.name,
             settings,
             args.out,
             events=args.events,
             address=args.address,
-            partitions=args.partitions,
+            read_tasks=args.read_tasks,
+            shuffle_partitions=args.shuffle_partitions,
+            progress_bars=args.progress_bars,
         )
     except NothingToAnalyse as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {path}, {path.with_suffix('.md')} and {path.with_suffix('.png')}")
+    print(run.summary)
     return 0

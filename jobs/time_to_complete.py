@@ -7,10 +7,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import ray.data
-from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from ray.data.aggregate import Count, Max, Mean, Min, Quantile
 
 from jobs.report import JobResult
+from jobs.sizing import Stages
 from jobs.source import Source
 
 log = logging.getLogger(__name__)
@@ -62,26 +63,33 @@ def histogram(hours: ray.data.Dataset, top: float) -> tuple[np.ndarray, np.ndarr
     return counts, edges
 
 
-def chart(counts: np.ndarray, edges: np.ndarray, courses: int) -> Callable[[Axes], None]:
-    def draw(axes: Axes) -> None:
+def chart(counts: np.ndarray, edges: np.ndarray, courses: int) -> Callable[[Figure], None]:
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
         axes.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="black")
-        axes.set_xlabel("hours from enrollment to completion")
+        axes.set_xlabel(f"hours from enrollment to completion ({edges[1] - edges[0]:.1f} h bins)")
         axes.set_ylabel("completed enrollments")
-        axes.set_title(f"Time to complete, {int(counts.sum())} completions in {courses} courses")
+        axes.set_title(
+            f"Time to complete: {int(counts.sum())} completed enrollments in {courses} courses"
+        )
 
     return draw
 
 
-def run(source: Source) -> JobResult:
+def run(source: Source, stages: Stages) -> JobResult:
     """The statistics of every course with at least one completion."""
-    courses = source.frame("courses")
-    hours = completion_hours(source.dataset("enrollments")).materialize()
-    stats = per_course(hours)
-    if stats.empty:
-        stats = pd.DataFrame(columns=["course_id", "completed", "mean_hours", "p50_hours"])
-        counts, edges = np.zeros(BINS, dtype=np.int64), np.linspace(0.0, 1.0, BINS + 1)
-    else:
-        counts, edges = histogram(hours, float(stats.max_hours.max()))
+    with stages.stage("read courses"):
+        courses = source.frame("courses")
+    with stages.stage("hours to complete per enrollment"):
+        hours = completion_hours(source.dataset("enrollments")).materialize()
+    with stages.stage("statistics per course"):
+        stats = per_course(hours)
+    with stages.stage("histogram"):
+        if stats.empty:
+            stats = pd.DataFrame(columns=["course_id", "completed", "mean_hours", "p50_hours"])
+            counts, edges = np.zeros(BINS, dtype=np.int64), np.linspace(0.0, 1.0, BINS + 1)
+        else:
+            counts, edges = histogram(hours, float(stats.max_hours.max()))
     titles = courses.rename(columns={"id": "course_id", "title": "course_title"})
     table = (
         stats.merge(titles[["course_id", "course_title"]], on="course_id", how="left")

@@ -51,6 +51,8 @@ class CeleryWorker(ManagedProcess):
             "worker",
             "-Q",
             queues,
+            "--pool",
+            settings.celery_pool,
             "--concurrency",
             str(settings.celery_worker_concurrency),
             "--loglevel",

@@ -15,6 +15,7 @@ from ray.util.metrics import Counter
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from actors.pool import reload_course
 from core.courses import (
     CatalogQuery,
     CourseCreate,
@@ -29,12 +30,14 @@ from core.courses import (
     check_manageable,
     check_visible,
 )
+from core.enrollments import PageQuery, WaitlistEntry, WaitlistPage
 from core.errors import Conflict, DependencyDown, Forbidden, NotFound, ValidationFailed
 from core.events import CourseData, make_event
 from core.identity import Principal, Role
 from core.logs import configure_logging
 from core.materials import accept_material
 from core.settings import Settings
+from core.status import CourseStatus
 from serve.resources import Resources
 from storage.course_cache import CourseCache
 from storage.db import UnitOfWork
@@ -42,8 +45,11 @@ from storage.extraction import extract_text
 from storage.models.course import Course, Lesson, Material, Module
 from storage.objects import ObjectStore
 from storage.repositories.course import CourseRepository
+from storage.repositories.enrollment import EnrollmentRepository
 from workflows.inputs import CourseRequest, archive_workflow_id, publish_workflow_id
 
+# Course fields the course entity admits by: changing them on a live course reloads it.
+SEAT_RULES = frozenset({"enrollment_limit", "waitlist", "prerequisite_ids"})
 CACHE_REQUESTS = Counter(
     "smartcourse_cache_requests", "Course and catalog cache lookups", ("cache", "result")
 )
@@ -164,6 +170,8 @@ class Courses:
         self, principal: Principal, course_id: int, body: CourseUpdate
     ) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True, exclude={"prerequisite_ids"})
+        if changes.get("waitlist", False) is None:
+            del changes["waitlist"]  # not nullable: an explicit null keeps the setting
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
             if course.status in ("publishing", "archived"):
@@ -192,7 +200,35 @@ class Courses:
             await uow.commit()
             view = await self.full_view(uow, course)
         await self.cache.invalidate(course_id, categories)
+        if view["status"] == CourseStatus.PUBLISHED and SEAT_RULES & body.model_fields_set:
+            # The course entity admits by these; it reloads them before the next admission.
+            await reload_course(self.settings, course_id)
         return view
+
+    async def waitlist(
+        self, principal: Principal, course_id: int, query: PageQuery
+    ) -> dict[str, Any]:
+        """The course's queue, head first (owner and admins)."""
+        async with self.db.unit_of_work() as uow:
+            course = await CourseRepository(uow.session).get(course_id)
+            if course is None:
+                raise NotFound("Course not found")
+            check_manageable(principal, course.instructor_id, course.status)
+            rows, total = await EnrollmentRepository(uow.session).waitlist_page(
+                course_id, query.page, query.page_size
+            )
+        first = (query.page - 1) * query.page_size + 1
+        items = [
+            WaitlistEntry(
+                enrollment_id=row.id,
+                student_id=row.student_id,
+                position=first + n,
+                since=row.enrolled_at,
+            )
+            for n, row in enumerate(rows)
+        ]
+        page = WaitlistPage(items=items, page=query.page, page_size=query.page_size, total=total)
+        return page.model_dump(mode="json")
 
     async def draft(self, uow: UnitOfWork, principal: Principal, course_id: int) -> Course:
         course = await self.manageable(uow, principal, course_id)

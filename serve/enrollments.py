@@ -5,30 +5,39 @@ Lesson completions and quiz submissions do not pass through here: the gateway se
 the student's shard directly (DESIGN.md: no extra hop on the hot path).
 """
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from actors.ops import Admit, Drop, ReadProgress
+from actors.ops import Admit, Drop, FillSeats, ReadProgress
 from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown, Forbidden, NotFound
 from core.identity import Principal, Role
+from core.status import EnrollmentStatus
 from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
 from storage.models.enrollment import Enrollment
 from storage.progress_cache import ProgressCache
 from workflows.inputs import EnrollmentRequest
 
+log = logging.getLogger(__name__)
+
 
 def accepted(enrollment: dict[str, Any], created: bool) -> dict[str, Any]:
-    return {
+    waitlisted = enrollment["status"] == EnrollmentStatus.WAITLISTED
+    answer = {
         "enrollment_id": enrollment["id"],
         "status": enrollment["status"].upper(),
-        "workflow_id": enroll_workflow_id(enrollment["id"]),
+        # A waitlisted enrollment has no workflow until a seat admits it.
+        "workflow_id": None if waitlisted else enroll_workflow_id(enrollment["id"]),
         "created": created,
     }
+    if waitlisted:
+        answer["position"] = enrollment.get("position")
+    return answer
 
 
 class Enrollments:
@@ -65,10 +74,12 @@ class Enrollments:
         keys = enrollment_keys(principal.user_id, course_id, idempotency_key)
         known = await self.keys.find(keys)
         found = await self.enrollment_of(principal, known) if known is not None else None
-        if found is not None and found.course_id == course_id:
+        # A waitlisted one is answered by its course, which knows its place in the queue.
+        waiting = found is not None and found.status == EnrollmentStatus.WAITLISTED
+        if found is not None and found.course_id == course_id and not waiting:
             return accepted(await self.read(found), created=False)
         enrollment = await self.shards.call(Admit(course_id, principal.user_id))
-        if enrollment["status"] == "pending":
+        if enrollment["status"] == EnrollmentStatus.PENDING:
             # Also for an existing pending one: a retry after a lost start completes the setup.
             await self.start_workflow(enrollment)
         await self.keys.remember(keys, enrollment["id"])
@@ -122,4 +133,19 @@ class Enrollments:
 
     async def drop(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
         enrollment = await self.owned(principal, enrollment_id)
-        return await self.shards.call(Drop(enrollment.student_id, enrollment.id))
+        dropped = await self.shards.call(Drop(enrollment.student_id, enrollment.id))
+        if dropped.pop("freed_seat"):
+            await self.fill_seats(enrollment.course_id)
+        return dropped
+
+    async def fill_seats(self, course_id: int) -> None:
+        """The freed seat goes to the head of the waitlist at once, in the course entity's
+        turn; whoever it admits is set up by the usual enrollment workflow. The drop itself is
+        done: a failure here is logged, and the next drop or a retried enrollment of the
+        admitted student (it answers the pending one and starts its workflow) catches up."""
+        try:
+            admitted = await self.shards.call(FillSeats(course_id))
+            for enrollment in admitted:
+                await self.start_workflow(enrollment)
+        except DependencyDown as error:
+            log.warning("event=waitlist_fill_failed course_id=%d error=%s", course_id, error)

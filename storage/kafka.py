@@ -1,5 +1,6 @@
 """Kafka through aiokafka: topic names (with the deployment's prefix), creating the seed's topics
-with their partition counts, and producer/consumer construction.
+with their partition counts, producer/consumer construction, and the epoch marker that tells
+whether the broker still holds its log.
 
 The local broker (Tansu) has no idempotent producer, so none is asked for: outbox ids and
 idempotent consumers give effectively-once delivery (DESIGN.md, Events)."""
@@ -8,7 +9,7 @@ import contextlib
 import json
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -16,6 +17,9 @@ from core.events import TOPICS
 from core.settings import Settings
 
 DLQ_SUFFIX = ".dlq"
+# One message, written by the relay once the broker holds its log: a broker without it has
+# lost its log (the local in-memory broker after a restart), and the relay replays the outbox.
+EPOCH_TOPIC = "outbox.epoch"
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +44,8 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
                 full = topic_name(settings, name)
                 config = {"retention.ms": str(topic.retention_ms)}
                 wanted[full] = NewTopic(full, partitions, 1, topic_configs=config)
+        epoch = topic_name(settings, EPOCH_TOPIC)
+        wanted[epoch] = NewTopic(epoch, 1, 1, topic_configs={"retention.ms": "-1"})
         missing = [topic for name, topic in wanted.items() if name not in existing]
         if missing:
             # Another process may create them at the same moment.
@@ -58,6 +64,23 @@ async def ensure_topics(settings: Settings) -> dict[str, int]:
                 wanted[name].num_partitions,
             )
     return counts
+
+
+def epoch_reader(settings: Settings) -> AIOKafkaConsumer:
+    """A consumer in no group, only for the epoch topic's end offset."""
+    return AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+
+
+async def log_kept(settings: Settings, reader: AIOKafkaConsumer) -> bool:
+    """Whether the broker still holds the epoch marker, i.e. the log the relay published to."""
+    partition = TopicPartition(topic_name(settings, EPOCH_TOPIC), 0)
+    ends = await reader.end_offsets([partition])
+    return ends.get(partition, 0) > 0
+
+
+async def mark_epoch(settings: Settings, kafka: AIOKafkaProducer) -> None:
+    """Write the epoch marker (raw producer); from now on the broker holds the relay's log."""
+    await kafka.send_and_wait(topic_name(settings, EPOCH_TOPIC), b"epoch", key=b"epoch")
 
 
 def producer(settings: Settings, *, raw: bool = False) -> AIOKafkaProducer:

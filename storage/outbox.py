@@ -1,14 +1,29 @@
-"""The outbox table: events written inside the caller's transaction, and read back in order
-by the relay."""
+"""The outbox table: events written inside the caller's transaction, read back in order by the
+relay, marked for replay when the broker lost its log, and deleted after the retention period
+(with the processed-event rows that made it exactly-once)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Text, cast, func, insert, select, update
+from sqlalchemy import (
+    String,
+    Text,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
+from storage.models.events import ProcessedEvent
 from storage.models.outbox import OutboxEvent
 
 
@@ -76,3 +91,70 @@ async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
 async def backlog(session: AsyncSession) -> int:
     statement = select(func.count()).where(OutboxEvent.published_at.is_(None))
     return await session.scalar(statement) or 0
+
+
+async def mark_for_replay(session: AsyncSession, subscribers: dict[str, list[str]]) -> int:
+    """Mark pending again every published row that a group subscribed to its type has not
+    processed (`subscribers`: event type -> groups), so the relay sends it again in `seq`
+    order: after the broker lost its log (DESIGN.md, Events). A group that had processed it
+    drops the copy by its processed-event check. Answer how many rows were marked."""
+    pairs = [(kind, group) for kind, groups in subscribers.items() for group in groups]
+    if not pairs:
+        return 0
+    wanted = values(
+        column("event_type", String), column("consumer_group", String), name="wanted"
+    ).data(pairs)
+    unprocessed = (
+        select(OutboxEvent.seq)
+        .join(wanted, wanted.c.event_type == OutboxEvent.event_type)
+        .where(
+            OutboxEvent.published_at.is_not(None),
+            ~exists().where(
+                ProcessedEvent.consumer_group == wanted.c.consumer_group,
+                ProcessedEvent.event_id == OutboxEvent.event_id,
+            ),
+        )
+    )
+    result = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_(unprocessed.scalar_subquery()))
+        .values(published_at=None, attempts=OutboxEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def delete_published_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Delete up to `limit` of the oldest rows published before `cutoff`. Rows another
+    transaction holds are skipped, not waited for, so a sweep never blocks the relay."""
+    old = (
+        select(OutboxEvent.seq)
+        .where(OutboxEvent.published_at < cutoff)
+        .order_by(OutboxEvent.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.seq.in_(old.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def delete_processed_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Delete up to `limit` processed-event rows recorded before `cutoff` (skipping locked
+    ones). There is no index on `processed_at`: the scan stops at the `limit`-th old row, and
+    old rows sit at the start of the table."""
+    old = (
+        select(ProcessedEvent.consumer_group, ProcessedEvent.event_id)
+        .where(ProcessedEvent.processed_at < cutoff)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(ProcessedEvent)
+        .where(tuple_(ProcessedEvent.consumer_group, ProcessedEvent.event_id).in_(old))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

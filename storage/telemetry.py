@@ -31,18 +31,32 @@ def serve_span_processors() -> list[SpanProcessor]:
     return span_processors(get_settings())
 
 
-def configure_tracing(settings: Settings, service: str) -> None:
-    """Install this process's tracer provider; a no-op without an endpoint."""
+def tracer_provider(settings: Settings, service: str) -> TracerProvider | None:
+    """A tracer provider exporting as `service`; None without an endpoint."""
     processors = span_processors(settings)
     if not processors:
-        return
+        return None
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: service}),
         sampler=ParentBased(TraceIdRatioBased(settings.trace_sample_ratio)),
     )
     for processor in processors:
         provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
+    return provider
+
+
+def configure_tracing(settings: Settings, service: str) -> None:
+    """Install this process's tracer provider; a no-op without an endpoint."""
+    provider = tracer_provider(settings, service)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
+
+
+def service_tracer(settings: Settings, service: str) -> trace.Tracer:
+    """A tracer of its own service name, for one of several services sharing a process (the
+    consumer groups of the events actor); the process's tracer without an endpoint."""
+    provider = tracer_provider(settings, service)
+    return tracer if provider is None else provider.get_tracer("smartcourse")
 
 
 def current_carrier() -> dict[str, str]:

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -45,18 +46,19 @@ RUNTIME = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
     registry=None,
 )
-# Start times of the attempts running in this process, by task id.
-_started: dict[str, float] = {}
+# Start times of the attempts running in this process, by task id and thread: in the threads
+# pool a retry of a task can start on another thread before the failed attempt has ended.
+_started: dict[tuple[str, int], float] = {}
 
 
 @task_prerun.connect
 def on_task_prerun(task_id: str, **kwargs: Any) -> None:
-    _started[task_id] = time.monotonic()
+    _started[task_id, threading.get_ident()] = time.monotonic()
 
 
 @task_postrun.connect
 def on_task_postrun(task_id: str, task: Task, **kwargs: Any) -> None:
-    began = _started.pop(task_id, None)
+    began = _started.pop((task_id, threading.get_ident()), None)
     if began is not None:
         RUNTIME.labels(task.name).observe(time.monotonic() - began)
 

@@ -15,7 +15,8 @@ from core.enrollments import EnrollmentRequest, QuizSubmission
 from core.errors import ValidationFailed
 from core.events import EnrollmentData, ProgressUpdatedData
 from core.identity import Role
-from core.progress import CourseStructure, ProgressView, modules_progress, percentage, score_quiz
+from core.progress import CourseStructure, ProgressView, modules_progress, percentage
+from core.quizzes import score_quiz
 
 router = APIRouter()
 LESSON_ENROLLMENT = """

@@ -17,6 +17,7 @@ from core.courses import (
     ModuleView,
     WorkflowAccepted,
 )
+from core.enrollments import PageQuery, WaitlistPage
 from core.identity import Principal
 from gateway.auth import current_principal, optional_principal
 from gateway.context import GatewayContext, context
@@ -65,6 +66,13 @@ async def get_course(
 @router.put("/courses/{course_id}", response_model=CourseView)
 async def update_course(course_id: Id, body: CourseUpdate, principal: Caller, ctx: Context) -> dict:
     return await courses(ctx).update_course(principal, course_id, body)
+
+
+@router.get("/courses/{course_id}/waitlist", response_model=WaitlistPage)
+async def course_waitlist(
+    course_id: Id, query: Annotated[PageQuery, Query()], principal: Caller, ctx: Context
+) -> dict:
+    return await courses(ctx).waitlist(principal, course_id, query)
 
 
 @router.delete(

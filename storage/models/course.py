@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -52,6 +53,8 @@ class Course(Timestamped, Base):
     # The seat counter; the check constraint above is the last guard against overbooking.
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pass_threshold: Mapped[int] = mapped_column(Integer, default=70, server_default="70")
+    # When full, new students queue (enrollments `waitlisted`) instead of being refused.
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     publish_error: Mapped[str | None] = mapped_column(Text)
     # Written by the publishing workflow's update_search_index activity, cleared on failure.
     search_vector: Mapped[str | None] = mapped_column(TSVECTOR)

@@ -26,7 +26,9 @@ class Enrollment(Base):
     __table_args__ = (
         # The last line of enrollment idempotency: one row per student and course.
         UniqueConstraint("student_id", "course_id", name="uq_enrollments_student_course"),
-        CheckConstraint("status IN ('pending', 'active', 'completed', 'dropped')", name="status"),
+        CheckConstraint(
+            "status IN ('waitlisted', 'pending', 'active', 'completed', 'dropped')", name="status"
+        ),
         Index("ix_enrollments_course_status", "course_id", "status"),
     )
 

@@ -1,61 +1,20 @@
-"""Enrollments, lesson completions and quiz attempts in PostgreSQL: what the shard actors load
-entities from and group-commit progress to."""
+"""Enrollments in PostgreSQL: what the shard actors load entities from, and the seat, waitlist
+and status changes of admission and drop. The group commit of progress is in
+storage/repositories/progress.py."""
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select, text, update
+from sqlalchemy import ScalarSelect, Select, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from core.events import EventEnvelope
+from core.enrollments import CourseState, EnrollmentState
 from core.progress import CourseStructure
+from core.status import CourseStatus, EnrollmentStatus
 from storage.models.course import Course, CoursePrerequisite, Lesson, Module
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
-from storage.outbox import outbox_row
-
-
-@dataclass
-class EnrollmentState:
-    """An enrollment as its entity holds it."""
-
-    id: int
-    student_id: int
-    course_id: int
-    status: str
-    enrolled_at: datetime
-    completed_at: datetime | None
-    last_accessed_at: datetime | None
-    certificate_id: int | None
-    completed: set[int] = field(default_factory=set)
-    attempts: dict[int, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CourseState:
-    status: str
-    instructor_id: int
-    enrollment_limit: int | None
-    enrolled_count: int
-    prerequisite_ids: tuple[int, ...]
-    structure: CourseStructure
-
-
-@dataclass(frozen=True)
-class ProgressChange:
-    """One acknowledged-after-commit change: a completion and/or a quiz attempt."""
-
-    enrollment_id: int
-    student_id: int
-    at: datetime
-    percentage: float
-    lesson_id: int | None = None
-    completed_course: bool = False
-    quiz: dict | None = None
-
 
 ENROLLMENT_STATE_COLUMNS = (
     Enrollment.id,
@@ -120,6 +79,7 @@ class EnrollmentRepository:
             enrolled_count=course.enrolled_count,
             prerequisite_ids=tuple(prerequisites),
             structure=structure,
+            waitlist=course.waitlist,
         )
 
     async def course_of_lesson(self, lesson_id: int) -> int | None:
@@ -162,7 +122,7 @@ class EnrollmentRepository:
             select(Enrollment.course_id).where(
                 Enrollment.student_id == student_id,
                 Enrollment.course_id.in_(course_ids),
-                Enrollment.status == "completed",
+                Enrollment.status == EnrollmentStatus.COMPLETED,
             )
         )
         return set(rows)
@@ -180,7 +140,7 @@ class EnrollmentRepository:
             update(Course)
             .where(
                 Course.id == course_id,
-                Course.status == "published",
+                Course.status == CourseStatus.PUBLISHED,
                 (Course.enrollment_limit.is_(None))
                 | (Course.enrolled_count < Course.enrollment_limit),
             )
@@ -195,11 +155,18 @@ class EnrollmentRepository:
             .values(enrolled_count=Course.enrolled_count - 1)
         )
 
-    async def insert(self, student_id: int, course_id: int, at: datetime) -> Enrollment | None:
-        """The new pending enrollment, or None when the student already has one for the course."""
+    async def insert(
+        self,
+        student_id: int,
+        course_id: int,
+        at: datetime,
+        status: EnrollmentStatus = EnrollmentStatus.PENDING,
+    ) -> Enrollment | None:
+        """The new enrollment (pending, or waitlisted), or None when the student already has one
+        for the course."""
         statement = (
             insert(Enrollment)
-            .values(student_id=student_id, course_id=course_id, status="pending", enrolled_at=at)
+            .values(student_id=student_id, course_id=course_id, status=status, enrolled_at=at)
             .on_conflict_do_nothing(constraint="uq_enrollments_student_course")
             .returning(Enrollment)
         )
@@ -215,92 +182,46 @@ class EnrollmentRepository:
         )
         return result.rowcount == 1
 
+    # The waitlist: enrollments in status `waitlisted`, in the order they came (their ids, given
+    # one at a time in the course entity's turn).
 
-# A group commit is one statement, so on an autocommit connection it is one round trip and one
-# transaction: completions, quiz attempts, the enrollments' progress and the outbox rows are
-# stored together or not at all. Each table's rows travel as one array per column.
-GROUP_COMMIT = text(
-    """
-    WITH completions AS (
-        INSERT INTO lesson_completions (enrollment_id, lesson_id, completed_at)
-        SELECT * FROM unnest(
-            CAST(:c_enrollment AS BIGINT[]), CAST(:c_lesson AS BIGINT[]),
-            CAST(:c_at AS TIMESTAMPTZ[])
+    def waitlisted(self, course_id: int) -> Select:
+        return select(Enrollment).where(
+            Enrollment.course_id == course_id, Enrollment.status == EnrollmentStatus.WAITLISTED
         )
-        ON CONFLICT DO NOTHING
-    ), attempts AS (
-        INSERT INTO quiz_attempts
-            (enrollment_id, lesson_id, attempt, score, passed, answers, submitted_at)
-        SELECT enrollment, lesson, attempt, score, passed, CAST(answers AS JSONB), at
-        FROM unnest(
-            CAST(:q_enrollment AS BIGINT[]), CAST(:q_lesson AS BIGINT[]),
-            CAST(:q_attempt AS INTEGER[]), CAST(:q_score AS INTEGER[]),
-            CAST(:q_passed AS BOOLEAN[]), CAST(:q_answers AS TEXT[]),
-            CAST(:q_at AS TIMESTAMPTZ[])
-        ) AS q(enrollment, lesson, attempt, score, passed, answers, at)
-    ), progress AS (
-        UPDATE enrollments AS e SET
-            completion_percentage = u.percentage,
-            last_accessed_at = u.at,
-            status = CASE WHEN u.finished AND e.status = 'active'
-                THEN 'completed' ELSE e.status END,
-            completed_at = CASE WHEN u.finished AND e.status = 'active'
-                THEN u.at ELSE e.completed_at END
-        FROM unnest(
-            CAST(:e_id AS BIGINT[]), CAST(:e_percentage AS FLOAT8[]),
-            CAST(:e_at AS TIMESTAMPTZ[]), CAST(:e_finished AS BOOLEAN[])
-        ) AS u(id, percentage, at, finished)
-        WHERE e.id = u.id
-    )
-    INSERT INTO outbox (event_id, event_type, topic, key, payload, trace_context)
-    SELECT id, type, topic, key, CAST(payload AS JSONB), CAST(trace AS JSONB)
-    FROM unnest(
-        CAST(:o_id AS UUID[]), CAST(:o_type AS TEXT[]), CAST(:o_topic AS TEXT[]),
-        CAST(:o_key AS TEXT[]), CAST(:o_payload AS TEXT[]), CAST(:o_trace AS TEXT[])
-    ) AS o(id, type, topic, key, payload, trace)
-    """
-)
 
+    async def waiting(self, course_id: int) -> int:
+        count = select(func.count()).select_from(self.waitlisted(course_id).subquery())
+        return await self.session.scalar(count) or 0
 
-def group_commit_parameters(
-    changes: Sequence[ProgressChange], events: Sequence[tuple[EventEnvelope, dict[str, str]]]
-) -> dict[str, list]:
-    """The columns of every row a group commit writes. An enrollment gets one progress row, from
-    its latest change, and is finished when any of its changes completed the course."""
-    completions = [c for c in changes if c.lesson_id is not None]
-    attempts = [c for c in changes if c.quiz]
-    latest = {c.enrollment_id: c for c in changes}
-    finished = {c.enrollment_id for c in changes if c.completed_course}
-    outbox = [outbox_row(event, trace) for event, trace in events]
-    return {
-        "c_enrollment": [c.enrollment_id for c in completions],
-        "c_lesson": [c.lesson_id for c in completions],
-        "c_at": [c.at for c in completions],
-        "q_enrollment": [c.enrollment_id for c in attempts],
-        "q_lesson": [c.quiz["lesson_id"] for c in attempts],
-        "q_attempt": [c.quiz["attempt"] for c in attempts],
-        "q_score": [c.quiz["score"] for c in attempts],
-        "q_passed": [c.quiz["passed"] for c in attempts],
-        "q_answers": [json.dumps(c.quiz["answers"]) for c in attempts],
-        "q_at": [c.at for c in attempts],
-        "e_id": list(latest),
-        "e_percentage": [c.percentage for c in latest.values()],
-        "e_at": [c.at for c in latest.values()],
-        "e_finished": [enrollment_id in finished for enrollment_id in latest],
-        "o_id": [row["event_id"] for row in outbox],
-        "o_type": [row["event_type"] for row in outbox],
-        "o_topic": [row["topic"] for row in outbox],
-        "o_key": [row["key"] for row in outbox],
-        "o_payload": [json.dumps(row["payload"]) for row in outbox],
-        "o_trace": [json.dumps(t) if (t := row["trace_context"]) else None for row in outbox],
-    }
+    async def position(self, course_id: int, enrollment_id: int) -> int:
+        """Where a waitlisted enrollment stands (1 is the head)."""
+        ahead = self.waitlisted(course_id).where(Enrollment.id <= enrollment_id)
+        return await self.session.scalar(select(func.count()).select_from(ahead.subquery())) or 0
 
+    async def promote_head(self, course_id: int, at: datetime) -> tuple[Enrollment, int] | None:
+        """The head of the waitlist takes a seat and becomes pending: it and the seats taken with
+        it, or None when nobody waits or no seat is left. The head's row stays locked until the
+        commit, so a drop of it at the same time waits and then finds it pending."""
+        head = await self.session.scalar(
+            self.waitlisted(course_id).order_by(Enrollment.id).limit(1).with_for_update()
+        )
+        if head is None:
+            return None
+        taken = await self.take_seat(course_id)
+        if taken is None:
+            return None
+        head.status, head.enrolled_at = EnrollmentStatus.PENDING, at
+        await self.session.flush()
+        return head, taken
 
-async def write_progress(
-    connection: AsyncConnection,
-    changes: Sequence[ProgressChange],
-    events: Sequence[tuple[EventEnvelope, dict[str, str]]],
-) -> None:
-    """Store a group commit and its outbox events; on an autocommit connection (`Database.
-    autocommit`) they are durable when this returns."""
-    await connection.execute(GROUP_COMMIT, group_commit_parameters(changes, events))
+    async def waitlist_page(
+        self, course_id: int, page: int, page_size: int
+    ) -> tuple[list[Enrollment], int]:
+        """One page of the queue, head first, and its length."""
+        queue = self.waitlisted(course_id)
+        total = await self.session.scalar(select(func.count()).select_from(queue.subquery()))
+        rows = await self.session.scalars(
+            queue.order_by(Enrollment.id).offset((page - 1) * page_size).limit(page_size)
+        )
+        return list(rows), total or 0

@@ -14,160 +14,38 @@ Seed (hours are from enrollment to completion; lessons in course order):
 
 import argparse
 import asyncio
-import uuid
+import subprocess
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pandas as pd
 import pytest
 import ray
-from sqlalchemy import insert
+from botocore.exceptions import EndpointConnectionError
 
-from core.events import (
-    EnrollmentCompletedData,
-    EnrollmentData,
-    ProgressUpdatedData,
-    make_event,
-)
+from core.events import topic_for
 from core.settings import Settings
 from jobs import JOBS, run_job
 from jobs.runner import run_from_arguments
 from serve import cli
+from serve.stack import venv_binary
 from storage import migrate
 from storage.db import Database
-from storage.models.course import Course, Lesson, Module
-from storage.models.enrollment import Enrollment, LessonCompletion
-from storage.models.user import User
-
-T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class Seed:
-    instructors: dict[str, int]
-    courses: dict[str, int]
-    lessons: dict[str, int]
-    enrollments: dict[str, int]
-    students: dict[str, int]
-    # enrollment name -> (course, status, hours to complete or None, lessons done)
-    plan: dict[str, tuple[str, str, float | None, list[str]]]
-
-
-PLAN: dict[str, tuple[str, str, float | None, list[str]]] = {
-    "e1": ("A", "completed", 10, ["a1", "a2", "a3"]),
-    "e2": ("A", "completed", 20, ["a1", "a2", "a3"]),
-    "e3": ("A", "completed", 30, ["a1", "a2", "a3"]),
-    "e4": ("A", "active", None, ["a1", "a2"]),
-    "e5": ("A", "dropped", None, ["a1"]),
-    "e6": ("A", "active", None, ["a1", "a3"]),
-    "e7": ("A", "pending", None, []),
-    "f1": ("B", "completed", 5, ["b1", "b2", "b3"]),
-    "f2": ("B", "active", None, ["b2"]),
-    "f3": ("B", "active", None, ["b1"]),
-    "f4": ("B", "dropped", None, ["b2", "b1"]),
-    "g1": ("C", "completed", 2, ["c1"]),
-    "g2": ("C", "active", None, []),
-}
-# course -> modules as (title, position, [(lesson, position)]), in insertion order.
-OUTLINE = {
-    "A": [("Basics", 1, [("a1", 1), ("a2", 2)]), ("Advanced", 2, [("a3", 1)])],
-    "B": [("Second", 2, [("b3", 1)]), ("First", 1, [("b1", 2), ("b2", 1)])],
-    "C": [("Only", 1, [("c1", 1)])],
-}
-OWNERS = {"A": ("I1", "published"), "B": ("I2", "published"), "C": ("I1", "archived")}
-
-
-async def add_user(db: Database, name: str, role: str) -> int:
-    async with db.unit_of_work() as uow:
-        user_id = await uow.session.scalar(
-            insert(User)
-            .values(
-                email=f"jobs-{uuid.uuid4().hex}@example.com",
-                password_hash="x",
-                full_name=name,
-                role=role,
-            )
-            .returning(User.id)
-        )
-        await uow.commit()
-    return user_id
-
-
-async def add_course(db: Database, name: str, owner: int, status: str) -> tuple[int, dict]:
-    lessons: dict[str, int] = {}
-    async with db.unit_of_work() as uow:
-        session = uow.session
-        course_id = await session.scalar(
-            insert(Course)
-            .values(
-                title=f"Course {name}",
-                description="-",
-                category="jobs",
-                level="beginner",
-                instructor_id=owner,
-                status=status,
-                published_at=T0,
-            )
-            .returning(Course.id)
-        )
-        for title, position, members in OUTLINE[name]:
-            module_id = await session.scalar(
-                insert(Module)
-                .values(course_id=course_id, title=title, position=position)
-                .returning(Module.id)
-            )
-            for lesson, lesson_position in members:
-                lessons[lesson] = await session.scalar(
-                    insert(Lesson)
-                    .values(
-                        module_id=module_id,
-                        course_id=course_id,
-                        title=f"Lesson {lesson}",
-                        kind="text",
-                        position=lesson_position,
-                    )
-                    .returning(Lesson.id)
-                )
-        await uow.commit()
-    return course_id, lessons
-
-
-async def add_enrollment(
-    db: Database, student: int, course: int, plan: tuple, lessons: dict[str, int]
-) -> int:
-    _, status, hours, done = plan
-    completed_at = T0 + timedelta(hours=hours) if hours is not None else None
-    async with db.unit_of_work() as uow:
-        enrollment_id = await uow.session.scalar(
-            insert(Enrollment)
-            .values(
-                student_id=student,
-                course_id=course,
-                status=status,
-                enrolled_at=T0,
-                completed_at=completed_at,
-                dropped_at=T0 + timedelta(hours=1) if status == "dropped" else None,
-            )
-            .returning(Enrollment.id)
-        )
-        for step, lesson in enumerate(done):
-            await uow.session.execute(
-                insert(LessonCompletion).values(
-                    enrollment_id=enrollment_id,
-                    lesson_id=lessons[lesson],
-                    completed_at=T0 + timedelta(minutes=step + 1),
-                )
-            )
-        await uow.commit()
-    return enrollment_id
-
-
-def student_of(enrollment: str) -> str:
-    """Students take several courses: e1..e7 are S1..S7, f1..f4 are S1..S4, g1, g2 are S5, S6."""
-    number = int(enrollment[1:])
-    return f"S{number + 4 if enrollment[0] == 'g' else number}"
+from storage.event_archive import EventArchive
+from tests.conftest import free_port
+from tests.integration.jobs_rows import (
+    OWNERS,
+    PLAN,
+    T0,
+    Seed,
+    add_course,
+    add_enrollment,
+    add_user,
+    history,
+    student_of,
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +90,8 @@ def outputs(
         for suffix in ("parquet", "md", "png"):
             assert (out / f"{name}.{suffix}").stat().st_size > 0
         tables[name] = pd.read_parquet(out / f"{name}.parquet")
+        # Every report says which dates its data covers (the seed's enrollments are all at T0).
+        assert f"Data: enrollments {T0:%Y-%m-%d} to " in (out / f"{name}.md").read_text()
     return tables
 
 
@@ -302,31 +182,9 @@ def test_leaderboard_ranks_by_completions_then_enrollments(
 
 
 def write_archive(folder: Path, seed: Seed) -> None:
-    """Course A's history as events: created, progress, completed/dropped; one event is
-    delivered twice and one line is not an event at all."""
-    lines = ["not json"]
-    for name, (course, status, hours, done) in seed.plan.items():
-        if course != "A":
-            continue
-        ids = EnrollmentData(
-            enrollment_id=seed.enrollments[name],
-            student_id=seed.students[student_of(name)],
-            course_id=seed.courses["A"],
-        )
-        events = [(make_event("enrollment.created", name, ids, "test"), T0)]
-        for step, lesson in enumerate(done):
-            data = ProgressUpdatedData(
-                **ids.model_dump(), lesson_id=seed.lessons[lesson], completion_percentage=0
-            )
-            at = T0 + timedelta(minutes=step + 1)
-            events.append((make_event("progress.updated", name, data, "test"), at))
-        if hours is not None:
-            finished = T0 + timedelta(hours=hours)
-            data = EnrollmentCompletedData(**ids.model_dump(), completed_at=finished)
-            events.append((make_event("enrollment.completed", name, data, "test"), finished))
-        if status == "dropped":
-            events.append((make_event("enrollment.dropped", name, ids, "test"), T0))
-        lines += [event.model_copy(update={"time": at}).model_dump_json() for event, at in events]
+    """Course A's history as JSON lines; one event is delivered twice and one line is not an
+    event at all."""
+    lines = ["not json", *(event.model_dump_json() for event in history(seed, ("A",)))]
     lines.append(lines[-1])
     (folder / "part-0.jsonl").write_text("\n".join(lines) + "\n")
 
@@ -338,8 +196,8 @@ def test_funnel_and_time_to_complete_read_an_event_archive(
     archive.mkdir()
     write_archive(archive, seed)
     out = tmp_path / "out"
-    funnel = pd.read_parquet(run_job("funnel", database, out, events=archive))
-    times = pd.read_parquet(run_job("time_to_complete", database, out, events=archive))
+    funnel = pd.read_parquet(run_job("funnel", database, out, events=archive).path)
+    times = pd.read_parquet(run_job("time_to_complete", database, out, events=archive).path)
     assert set(funnel.course_id) == {seed.courses["A"]}
     assert list(funnel["count"]) == [7, 6, 4, 4, 3]
     assert times[["completed", "p50_hours", "p90_hours"]].iloc[0].tolist() == pytest.approx(
@@ -355,10 +213,77 @@ def test_a_database_without_enrollments_is_a_clear_error(
     migrate.upgrade(empty)
     try:
         args = argparse.Namespace(
-            name="funnel", out=tmp_path, events=None, address=None, partitions=2
+            name="funnel",
+            out=tmp_path,
+            events=None,
+            address=None,
+            read_tasks=2,
+            shuffle_partitions=None,
+            progress_bars=False,
         )
         assert run_from_arguments(args, empty) == 1
     finally:
         asyncio.run(migrate.drop_database(empty.database_url))
     assert "no enrollments in the database" in capsys.readouterr().err
     assert not (tmp_path / "funnel.parquet").exists()
+
+
+@pytest.fixture(scope="module")
+def object_store(database: Settings) -> Iterator[Settings]:
+    """An S3 server of this module's own (moto, as `smartcourse up` runs it) with the bucket."""
+    port = free_port()
+    server = subprocess.Popen(
+        [venv_binary("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    settings = database.model_copy(update={"s3_endpoint_url": f"http://127.0.0.1:{port}"})
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key.get_secret_value(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.create_bucket(Bucket=settings.s3_bucket)
+                break
+            except EndpointConnectionError:
+                assert time.monotonic() < deadline, "the S3 server did not start"
+                time.sleep(0.1)  # polling a server that is starting, not synchronising
+        yield settings
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_the_parquet_archive_round_trips_to_the_same_funnel(
+    object_store: Settings, seed: Seed, local_ray: None, tmp_path: Path
+) -> None:
+    """The journey's events, written by EventArchive as Parquet to the object store (a file
+    per day and topic) and read back by the funnel job, give the database's funnel."""
+    settings = object_store.model_copy(update={"event_archive_batch_events": 10_000})
+    archive = EventArchive(settings)
+    events = history(seed)
+    redelivered = events[:3]
+    asyncio.run(archive.append([*events, *redelivered]))
+    keys = asyncio.run(archive.flush())
+    assert archive.buffered == 0
+    # One object per (day, topic): events/day=D/topic=T/part-<uuid>.parquet.
+    partitions = [tuple(part.split("=")[1] for part in key.split("/")[1:3]) for key in keys]
+    expected = {(f"{event.time:%Y-%m-%d}", topic_for(event.type)) for event in events}
+    assert sorted(partitions) == sorted(expected)
+
+    location = f"s3://{settings.s3_bucket}/{settings.event_archive_prefix}"
+    from_database = pd.read_parquet(run_job("funnel", settings, tmp_path / "db").path)
+    from_archive = pd.read_parquet(
+        run_job("funnel", settings, tmp_path / "archive", events=location).path
+    )
+    mine = from_database[from_database.course_id.isin(seed.courses.values())]
+    columns = ["course_id", "step", "stage", "count", "share_of_enrolled"]
+    pd.testing.assert_frame_equal(
+        from_archive[columns].reset_index(drop=True), mine[columns].reset_index(drop=True)
+    )

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from benchmarks.population import seed_course, seed_students
 from core.events import EventEnvelope
+from core.progress import ProgressChange
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
 from storage.models.outbox import OutboxEvent
-from storage.repositories.enrollment import EnrollmentRepository, ProgressChange, write_progress
+from storage.repositories.enrollment import EnrollmentRepository
+from storage.repositories.progress import write_progress
 
 TRACE = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 

@@ -1,0 +1,171 @@
+"""A student's enrollment entities: completed lessons, quiz attempts, per-module completion,
+percentage and last access of each enrollment, and the lessons whose commit is in flight.
+What a completion or an attempt changes comes from core/progress.py and core/quizzes.py; this
+module turns it into the change to commit and its events, and applies it once committed."""
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from core.enrollments import EnrollmentState
+from core.events import (
+    EnrollmentCompletedData,
+    EnrollmentData,
+    EventEnvelope,
+    ModuleCompletedData,
+    ProgressUpdatedData,
+    make_event,
+)
+from core.progress import (
+    CourseStructure,
+    ProgressChange,
+    ProgressView,
+    completes_enrollment,
+    course_completed,
+    module_completed_by,
+    modules_progress,
+    percentage,
+)
+from core.quizzes import QuizResult, next_attempt
+from core.status import EnrollmentStatus
+
+
+@dataclass
+class StudentEntity:
+    """A student's enrollments by course, and the lessons whose commit is in flight."""
+
+    student_id: int
+    by_course: dict[int, EnrollmentState] = field(default_factory=dict)
+    pending: dict[int, set[int]] = field(default_factory=dict)
+    pending_attempts: dict[tuple[int, int], int] = field(default_factory=dict)
+    inflight: dict[tuple[int, int], asyncio.Future] = field(default_factory=dict)
+    used: float = field(default_factory=time.monotonic)
+
+    def by_id(self, enrollment_id: int) -> EnrollmentState | None:
+        return next((e for e in self.by_course.values() if e.id == enrollment_id), None)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.inflight) or any(self.pending.values()) or bool(self.pending_attempts)
+
+    def done_or_pending(self, enrollment: EnrollmentState) -> set[int]:
+        """The lessons completed, committed or on their way: what the next change builds on."""
+        return enrollment.completed | self.pending.setdefault(enrollment.id, set())
+
+    def attempt_number(self, enrollment: EnrollmentState, lesson_id: int, limit: int) -> int:
+        """The next attempt at the quiz, counting those in flight; Conflict past `limit`."""
+        in_flight = self.pending_attempts.get((enrollment.id, lesson_id), 0)
+        return next_attempt(enrollment.attempts.get(lesson_id, 0) + in_flight, limit)
+
+
+def awaits_outside_change(enrollment: EnrollmentState) -> bool:
+    """Waitlisted ones are admitted by the course, pending ones activated, and completed ones
+    given their certificate, by others (course shard, workflows): re-read them."""
+    return enrollment.status in (EnrollmentStatus.WAITLISTED, EnrollmentStatus.PENDING) or (
+        enrollment.status == EnrollmentStatus.COMPLETED and enrollment.certificate_id is None
+    )
+
+
+def enrollment_view(enrollment: EnrollmentState) -> dict[str, Any]:
+    return {
+        "id": enrollment.id,
+        "student_id": enrollment.student_id,
+        "course_id": enrollment.course_id,
+        "status": str(enrollment.status),
+        "enrolled_at": enrollment.enrolled_at.isoformat(),
+        "completed_at": enrollment.completed_at.isoformat() if enrollment.completed_at else None,
+        "certificate_id": enrollment.certificate_id,
+    }
+
+
+def enrollment_event(kind: str, enrollment: EnrollmentState) -> EventEnvelope:
+    data = EnrollmentData(
+        enrollment_id=enrollment.id,
+        student_id=enrollment.student_id,
+        course_id=enrollment.course_id,
+    )
+    return make_event(f"enrollment.{kind}", str(enrollment.id), data, source="enrollments")
+
+
+def progress_view(enrollment: EnrollmentState, structure: CourseStructure) -> dict:
+    at = enrollment.last_accessed_at
+    return ProgressView(
+        enrollment_id=enrollment.id,
+        completion_percentage=percentage(structure, enrollment.completed),
+        completed_lessons=sorted(enrollment.completed),
+        modules=modules_progress(structure, enrollment.completed),
+        last_accessed_at=at.isoformat() if at else None,
+    ).model_dump(mode="json")
+
+
+def completion(
+    enrollment: EnrollmentState, structure: CourseStructure, before: set[int], lesson_id: int
+) -> tuple[ProgressChange, list[EventEnvelope]]:
+    """The change and events of completing `lesson_id` after `before` (committed + in flight)."""
+    after = before | {lesson_id}
+    now = datetime.now(UTC)
+    done = course_completed(structure, after)
+    change = ProgressChange(
+        enrollment_id=enrollment.id,
+        student_id=enrollment.student_id,
+        at=now,
+        percentage=percentage(structure, after),
+        lesson_id=lesson_id,
+        completed_course=done,
+    )
+    ids = {
+        "enrollment_id": enrollment.id,
+        "student_id": enrollment.student_id,
+        "course_id": enrollment.course_id,
+    }
+    subject = str(enrollment.id)
+    data = ProgressUpdatedData(**ids, lesson_id=lesson_id, completion_percentage=change.percentage)
+    events = [make_event("progress.updated", subject, data, source="progress")]
+    module_id = module_completed_by(structure, before, lesson_id)
+    if module_id is not None:
+        data = ModuleCompletedData(**ids, module_id=module_id)
+        events.append(make_event("progress.module_completed", subject, data, source="progress"))
+    if done:
+        data = EnrollmentCompletedData(**ids, completed_at=now)
+        events.append(make_event("enrollment.completed", subject, data, source="progress"))
+    return change, events
+
+
+def quiz_attempt(
+    enrollment: EnrollmentState,
+    structure: CourseStructure,
+    before: set[int],
+    attempt: tuple[int, int, tuple[int, ...]],
+    result: QuizResult,
+) -> tuple[ProgressChange, list[EventEnvelope]]:
+    """The change and events of an attempt (`lesson_id, number, answers`): a passed quiz not
+    yet done completes its lesson; any other attempt is stored and touches the enrollment."""
+    lesson_id, number, answers = attempt
+    record = {
+        "lesson_id": lesson_id,
+        "attempt": number,
+        "score": result.score,
+        "passed": result.passed,
+        "answers": list(answers),
+    }
+    if result.passed and lesson_id not in before:
+        change, events = completion(enrollment, structure, before, lesson_id)
+        return replace(change, quiz=record), events
+    at, done = datetime.now(UTC), percentage(structure, before)
+    return ProgressChange(enrollment.id, enrollment.student_id, at, done, quiz=record), []
+
+
+def apply(enrollment: EnrollmentState, change: ProgressChange) -> None:
+    """A committed change, applied to the entity as the group commit stored it."""
+    enrollment.last_accessed_at = change.at
+    if change.lesson_id is not None and (change.quiz is None or change.quiz["passed"]):
+        enrollment.completed.add(change.lesson_id)
+    if change.quiz is not None:
+        lesson = change.quiz["lesson_id"]
+        enrollment.attempts[lesson] = max(
+            enrollment.attempts.get(lesson, 0), change.quiz["attempt"]
+        )
+    if completes_enrollment(enrollment.status, change.completed_course):
+        enrollment.status, enrollment.completed_at = EnrollmentStatus.COMPLETED, change.at

@@ -1,0 +1,77 @@
+"""The events actor: the outbox relay (with its NOTIFY listener and the retention sweep) and
+every consumer group, each a supervised loop (actors/events/supervise.py) on one event loop in
+one process. Locally one actor, `events`, runs them all: the relay and the consumers are
+mostly waiting on the network, and one process costs a fraction of five.
+
+With `events_actor_per_group` (a cluster) the relay gets the actor `events-relay` and each
+group `events-<group>`, so a busy group has a process (and a node) of its own."""
+
+import os
+
+import ray
+
+from actors.events.consumer import GroupConsumer
+from actors.events.relay import Relay
+from actors.events.retention import Retention
+from actors.events.supervise import Health, Loops
+from actors.handlers import CONSUMERS
+from core.logs import configure_logging
+from core.settings import Settings
+from storage.db import Database
+from storage.heartbeats import Heartbeats
+from storage.keyvalue import connect_redis
+from storage.telemetry import configure_tracing
+
+RELAY = "relay"
+LOCAL_ACTOR = "events"
+
+
+def actor_roles(settings: Settings) -> dict[str, list[str]]:
+    """Actor name -> what it runs: `relay` and/or consumer group names."""
+    if settings.events_actor_per_group:
+        return {f"events-{RELAY}": [RELAY], **{f"events-{group}": [group] for group in CONSUMERS}}
+    return {LOCAL_ACTOR: [RELAY, *CONSUMERS]}
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
+class EventsActor:
+    def __init__(self, settings: Settings, roles: list[str]) -> None:
+        configure_logging(settings.log_level)
+        configure_tracing(settings, "smartcourse-events")
+        self.roles = roles
+        groups = [role for role in roles if role != RELAY]
+        # Partitions of a group are handled concurrently; a few connections each suffice.
+        pool = 4 * len(groups) + (3 if RELAY in roles else 0)
+        db = Database(settings.model_copy(update={"db_pool_size": pool}))
+        heartbeats = Heartbeats(connect_redis(settings), settings)
+        self.loops = Loops()
+        self.relay: Relay | None = None
+        self.retention: Retention | None = None
+        if RELAY in roles:
+            self.relay, self.retention = Relay(settings, db), Retention(settings, db)
+            self.loops.start(self.relay.run, Health("relay", settings, heartbeats))
+            self.loops.start(self.relay.listen, Health("relay-listener", settings, None))
+            self.loops.start(self.retention.run, Health("retention", settings, None))
+        self.consumers = {group: GroupConsumer(settings, group, db) for group in groups}
+        for group, consumer in self.consumers.items():
+            self.loops.start(consumer.run, Health(f"consumer:{group}", settings, heartbeats))
+
+    async def stats(self) -> dict:
+        """What it has done since it started (per process: a restart starts from zero)."""
+        return {
+            "pid": os.getpid(),
+            "published": self.relay.published if self.relay else 0,
+            "replayed": self.relay.replayed if self.relay else 0,
+            "handled": {group: c.handled for group, c in self.consumers.items()},
+            "deleted": dict(self.retention.deleted) if self.retention else {},
+            "loops": {name: not task.done() for name, task in self.loops.tasks.items()},
+        }
+
+    async def pid(self) -> int:
+        return os.getpid()
+
+    async def sweep(self) -> dict[str, int]:
+        """Run the retention sweep now (operators, tests); the loop keeps its own schedule."""
+        if self.retention is None:
+            return {}
+        return await self.retention.sweep()

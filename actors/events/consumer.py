@@ -1,0 +1,198 @@
+"""One consumer group, as a loop of the events actor: each event's effect and its
+processed-event row commit in one transaction (a redelivery has no second effect), offsets are
+committed only after that, a failing handler is retried with exponential backoff, and an event
+that still fails (or does not parse) goes to `<topic>.dlq` with the error, so the group goes on.
+
+A failure of what the group depends on (the broker, PostgreSQL, Temporal unreachable) is not
+the event's fault: it ends the session instead of dead-lettering, and the supervisor
+reconnects; the uncommitted offsets bring the batch back, and the processed-event check drops
+what was already applied."""
+
+import asyncio
+import logging
+import time
+
+import asyncpg
+import sqlalchemy.exc
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from opentelemetry.trace import SpanKind
+from ray.util.metrics import Counter, Gauge, Histogram
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from temporalio.service import RPCError, RPCStatusCode
+
+from actors.events.relay import quietly
+from actors.events.supervise import Health
+from actors.handlers import CONSUMERS, Poison
+from core.errors import ValidationFailed
+from core.events import EventEnvelope, parse_event
+from core.settings import Settings
+from storage.db import Database
+from storage.kafka import DLQ_SUFFIX, consumer, ensure_topics, producer
+from storage.models.events import ProcessedEvent
+from storage.telemetry import context_from_headers, service_tracer
+
+log = logging.getLogger(__name__)
+COMMIT_SECONDS = 10.0
+LAG = Gauge("smartcourse_consumer_lag", "Messages behind the partition end", ("group", "topic"))
+PROCESSED = Counter("smartcourse_consumer_processed", "Events handled", ("group", "outcome"))
+EVENT_LAG = Histogram(
+    "smartcourse_event_lag_seconds",
+    "From the event's time to its effect",
+    boundaries=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    tag_keys=("group",),
+)
+DEPENDENCY_ERRORS = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,  # pg_terminate_backend, a server shutting down
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    sqlalchemy.exc.TimeoutError,  # pool checkout
+)
+UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+def dependency_down(error: BaseException | None) -> bool:
+    """Whether `error` (or what it wraps) says a dependency is unreachable, not the event bad."""
+    while error is not None:
+        if isinstance(error, DEPENDENCY_ERRORS):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, RPCError) and error.status in UNAVAILABLE:
+            return True
+        orig = getattr(error, "orig", None)
+        error = orig if isinstance(orig, BaseException) else error.__cause__
+    return False
+
+
+class GroupConsumer:
+    def __init__(self, settings: Settings, group: str, db: Database) -> None:
+        self.settings, self.group, self.db = settings, group, db
+        self.subscription = CONSUMERS[group]
+        # Each group's spans name the group as their service, as when it had a process.
+        self.tracer = service_tracer(settings, f"smartcourse-{group}")
+        self.handled = 0
+
+    async def run(self, health: Health) -> None:
+        """One session: join the group and consume until a failure."""
+        await ensure_topics(self.settings)
+        source = consumer(self.settings, self.group, self.subscription.topics)
+        dlq = producer(self.settings, raw=True)
+        try:
+            await source.start()
+            await dlq.start()
+            while True:
+                await health.beat()
+                batches = await source.getmany(timeout_ms=500)
+                if batches:
+                    await self.handle_batches(source, batches, dlq)
+                await self.measure_lag(source)
+        finally:
+            await quietly(source.stop(), dlq.stop())
+
+    async def measure_lag(self, source: AIOKafkaConsumer) -> None:
+        for partition in source.assignment():
+            end, position = source.highwater(partition), await source.position(partition)
+            if end is not None:
+                LAG.set(end - position, tags={"group": self.group, "topic": partition.topic})
+
+    async def handle_batches(
+        self,
+        source: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[ConsumerRecord]],
+        dlq: AIOKafkaProducer,
+    ) -> None:
+        """Partitions side by side, each in its order (per aggregate), so one busy partition
+        does not hold back the events queued behind it in the others; then one commit. A
+        failure in one cancels the others (a task group), so none runs on unsupervised."""
+        async with asyncio.TaskGroup() as group:
+            for messages in batches.values():
+                group.create_task(self.process_in_order(messages, dlq))
+        offsets = {partition: messages[-1].offset + 1 for partition, messages in batches.items()}
+        # aiokafka retries a commit for a vanished topic without end; past the deadline the
+        # session fails and starts over (topics ensured, group rejoined).
+        await asyncio.wait_for(source.commit(offsets), COMMIT_SECONDS)
+
+    async def process_in_order(self, messages: list[ConsumerRecord], dlq) -> None:
+        for message in messages:
+            await self.process(message, dlq)
+
+    async def process(self, message: ConsumerRecord, dlq) -> None:
+        delay = self.settings.consumer_backoff_initial_seconds
+        for attempt in range(1, self.settings.consumer_max_attempts + 1):
+            try:
+                await self.handle(message, attempt)
+                return
+            except (Poison, IntegrityError) as error:
+                # A missing or conflicting row does not appear by waiting: park it now.
+                await self.dead_letter(message, dlq, str(error)[:1000])
+                return
+            except Exception as error:
+                if dependency_down(error):
+                    raise  # the session ends; the event comes back after the reconnect
+                log.warning(
+                    "event=consume_failed group=%s attempt=%d error=%s", self.group, attempt, error
+                )
+                if attempt == self.settings.consumer_max_attempts:
+                    await self.dead_letter(message, dlq, repr(error))
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.consumer_backoff_max_seconds)
+
+    async def handle(self, message: ConsumerRecord, attempt: int) -> None:
+        event = self.parse(message)
+        if event.type not in self.subscription.event_types:
+            return
+        with self.tracer.start_as_current_span(
+            f"consume {event.type}",
+            context=context_from_headers(message.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.consumer.group.name": self.group, "attempt": attempt},
+        ):
+            applied = await self.apply(event)
+        if applied:
+            EVENT_LAG.observe(
+                max(0.0, time.time() - event.time.timestamp()), tags={"group": self.group}
+            )
+        PROCESSED.inc(tags={"group": self.group, "outcome": "ok"})
+        self.handled += 1
+
+    def parse(self, message: ConsumerRecord) -> EventEnvelope:
+        try:
+            return parse_event(message.value)
+        except ValidationFailed as error:
+            raise Poison(f"{error.message}: {error.details}") from None
+
+    async def apply(self, event: EventEnvelope) -> bool:
+        """Handle the event once; False when this group had already processed it."""
+        async with self.db.unit_of_work() as uow:
+            first = await uow.session.scalar(
+                insert(ProcessedEvent)
+                .values(consumer_group=self.group, event_id=event.id)
+                .on_conflict_do_nothing()
+                .returning(ProcessedEvent.event_id)
+            )
+            if first is None:
+                return False
+            await self.subscription.handler(uow.session, event, self.settings)
+            await uow.commit()
+        return True
+
+    async def dead_letter(self, message: ConsumerRecord, dlq, error: str) -> None:
+        PROCESSED.inc(tags={"group": self.group, "outcome": "dead_letter"})
+        log.warning(
+            "event=dead_letter group=%s topic=%s offset=%d",
+            self.group,
+            message.topic,
+            message.offset,
+        )
+        headers = [("error", error[:1000].encode()), ("group", self.group.encode())]
+        await dlq.send_and_wait(
+            message.topic + DLQ_SUFFIX, message.value, key=message.key, headers=headers
+        )

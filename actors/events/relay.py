@@ -1,0 +1,162 @@
+"""The outbox relay, as loops of the events actor: publishes pending outbox rows to Kafka in
+commit order (key = aggregate id, so per aggregate they keep that order). A batch is claimed
+(marked published) in one statement, and the claim is committed only once the broker
+acknowledged every row, so nothing is lost; a row published twice (crash between send and
+mark) is dropped by the consumers' processed-event check.
+
+It wakes on PostgreSQL NOTIFY `outbox` (a trigger on insert; the listener is a loop of its own
+that reconnects when PostgreSQL drops its connection) or on a short poll, and after a batch
+that was not full it lingers `outbox_linger_seconds` (Kafka's linger.ms, one level up), so
+under load it runs a few large transactions instead of one per group commit.
+
+On every (re)connect and every `outbox_epoch_check_seconds` it checks the broker still holds
+the epoch marker (storage/kafka.py). A broker without it lost its log: the relay marks pending
+again every retained row a subscribed group has not processed, then writes the marker."""
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from ray.util.metrics import Counter, Gauge, Histogram
+
+from actors.events.supervise import Health
+from actors.handlers import CONSUMERS
+from core.settings import Settings
+from storage.db import Database
+from storage.kafka import ensure_topics, epoch_reader, log_kept, mark_epoch, producer, topic_name
+from storage.migrate import plain_dsn
+from storage.outbox import backlog, claim, mark_for_replay
+from storage.telemetry import trace_headers, tracer
+
+log = logging.getLogger(__name__)
+BACKLOG = Gauge("smartcourse_outbox_backlog", "Outbox rows not yet published")
+PUBLISHED = Counter("smartcourse_outbox_published", "Outbox rows published", ("topic",))
+LATENCY = Histogram(
+    "smartcourse_outbox_publish_latency_seconds",
+    "From commit to broker acknowledgement",
+    boundaries=[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+)
+REPLAYED = Counter("smartcourse_outbox_replayed", "Outbox rows re-published after a log loss")
+# A NOTIFY connection whose end went unnoticed is found by this check at the latest; until
+# then the relay still polls every outbox_poll_seconds.
+LISTENER_CHECK_SECONDS = 5.0
+CLOSE_SECONDS = 10.0
+
+
+def subscribers() -> dict[str, list[str]]:
+    """Event type -> the consumer groups that record it as processed."""
+    groups: dict[str, list[str]] = collections.defaultdict(list)
+    for group, subscription in CONSUMERS.items():
+        for event_type in subscription.event_types:
+            groups[event_type].append(group)
+    return dict(groups)
+
+
+async def quietly(*closing: Awaitable[object]) -> None:
+    """Close clients of a failed session without letting their own failure mask the first."""
+    for step in closing:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(step, CLOSE_SECONDS)
+
+
+class Relay:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings, self.db = settings, db
+        self.wake = asyncio.Event()
+        self.published = 0
+        self.replayed = 0
+
+    async def listen(self, health: Health) -> None:
+        """One NOTIFY session: wake the relay on each insert until the connection ends."""
+        connection = await asyncpg.connect(plain_dsn(self.settings.database_url))
+        closed = asyncio.Event()
+        connection.add_termination_listener(lambda _: closed.set())
+        try:
+            await connection.add_listener("outbox", lambda *_: self.wake.set())
+            self.wake.set()  # rows may have come while nobody listened
+            await health.beat()
+            while not connection.is_closed():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closed.wait(), LISTENER_CHECK_SECONDS)
+            raise ConnectionError("the NOTIFY connection was closed")
+        finally:
+            await quietly(connection.close())
+
+    async def run(self, health: Health) -> None:
+        """One relay session: connect to the broker, check its log, publish until a failure."""
+        await ensure_topics(self.settings)
+        kafka, reader = producer(self.settings, raw=True), epoch_reader(self.settings)
+        try:
+            await kafka.start()
+            await reader.start()
+            await self.check_log(kafka, reader)
+            checked = time.monotonic()
+            while True:
+                await health.beat()
+                if time.monotonic() - checked > self.settings.outbox_epoch_check_seconds:
+                    await self.check_log(kafka, reader)
+                    checked = time.monotonic()
+                sent = await self.relay_batch(kafka)
+                if sent:
+                    if sent < self.settings.outbox_batch_size:
+                        await asyncio.sleep(self.settings.outbox_linger_seconds)
+                    continue
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.settings.outbox_poll_seconds)
+        finally:
+            await quietly(kafka.stop(), reader.stop())
+
+    async def check_log(self, kafka: AIOKafkaProducer, reader: AIOKafkaConsumer) -> None:
+        """Replay the unprocessed retained rows if the broker came back without its log."""
+        if await log_kept(self.settings, reader):
+            return
+        async with self.db.unit_of_work() as uow:
+            marked = await mark_for_replay(uow.session, subscribers())
+            await uow.commit()
+        # Only after the replay is committed: a crash in between replays again, harmlessly.
+        await mark_epoch(self.settings, kafka)
+        self.replayed += marked
+        if marked:
+            REPLAYED.inc(marked)
+        log.warning("event=broker_log_lost replayed=%d", marked)
+        self.wake.set()
+
+    async def relay_batch(self, kafka: AIOKafkaProducer) -> int:
+        """One batch: claim the oldest rows, send them, commit the claim once the broker has
+        acknowledged all of them (a failed send rolls it back, and they are sent again)."""
+        async with self.db.unit_of_work() as uow:
+            rows = await claim(uow.session, self.settings.outbox_batch_size)
+            # Only a full batch can leave rows behind it (the claimed ones already count as
+            # published in this transaction).
+            full = len(rows) == self.settings.outbox_batch_size
+            BACKLOG.set(await backlog(uow.session) if full else 0)
+            if not rows:
+                return 0
+            with tracer.start_as_current_span(
+                "kafka publish outbox",
+                attributes={"messaging.system": "kafka", "messaging.batch.count": len(rows)},
+            ):
+                sends = [
+                    await kafka.send(
+                        topic_name(self.settings, row.topic),
+                        row.payload.encode(),
+                        key=row.key.encode(),
+                        headers=trace_headers(row.trace_context),
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*sends)
+            await uow.commit()
+        now = time.time()
+        for topic, count in collections.Counter(row.topic for row in rows).items():
+            PUBLISHED.inc(count, tags={"topic": topic})
+        for row in rows:
+            LATENCY.observe(max(0.0, now - row.created_at.timestamp()))
+        self.published += len(rows)
+        return len(rows)

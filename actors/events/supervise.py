@@ -1,0 +1,110 @@
+"""Supervised loops: every long-running loop of the events actor is a named task that survives
+any failure of its dependencies, and a task that ends anyway takes the process down.
+
+A loop is a `session`: it connects to what it needs and goes round until something fails. On
+any exception the loop logs one line when it goes from working to failing (with the
+traceback) and one when it recovers, backs off (capped, doubling) and starts a new session,
+which reconnects. Silence in between is deliberate: a broker down for an hour is two lines,
+not thousands. Each working round beats the loop's heartbeat (storage/heartbeats.py), so a
+loop that fails, hangs or is gone shows in readiness without asking it.
+
+A loop task that returns or raises out of its supervisor (a bug, not an outage) calls
+`os._exit(1)` from its done-callback, after logging: Ray then restarts the actor (its
+max_restarts is -1) instead of keeping a process whose loop silently stopped."""
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+from core.settings import Settings
+from storage.heartbeats import Heartbeats
+
+log = logging.getLogger(__name__)
+
+
+class Health:
+    """The state of one loop: working or failing, its current backoff, and its heartbeat."""
+
+    def __init__(self, name: str, settings: Settings, heartbeats: Heartbeats | None) -> None:
+        self.name, self.heartbeats = name, heartbeats
+        self.initial = settings.consumer_backoff_initial_seconds
+        self.cap = settings.outbox_retry_max_seconds
+        self.backoff = self.initial
+        self.failing = False
+        self.failures = 0
+
+    async def beat(self) -> None:
+        """One working round: recovered if it was failing, and alive for readiness."""
+        if self.failing:
+            log.warning("event=loop_recovered loop=%s after_failures=%d", self.name, self.failures)
+            self.failing, self.failures, self.backoff = False, 0, self.initial
+        if self.heartbeats is not None:
+            await self.heartbeats.beat(self.name)
+
+    def failed(self, error: BaseException) -> float:
+        """Record a failure; answer how long to wait before the next session."""
+        self.failures += 1
+        if not self.failing:
+            self.failing = True
+            log.error(
+                "event=loop_failing loop=%s error=%r retry_in=%.1f",
+                self.name,
+                error,
+                self.backoff,
+                exc_info=error,
+            )
+        else:
+            log.debug("event=loop_still_failing loop=%s error=%r", self.name, error)
+        delay = self.backoff
+        self.backoff = min(self.backoff * 2, self.cap)
+        return delay
+
+
+Session = Callable[[Health], Awaitable[None]]
+
+
+async def supervise(session: Session, health: Health) -> None:
+    """Run `session` again after every failure; return only if a session returns (a bug)."""
+    while True:
+        try:
+            await session(health)
+        except Exception as error:  # any dependency failure: back off, reconnect, go on
+            await asyncio.sleep(health.failed(error))
+            continue
+        log.error("event=loop_returned loop=%s", health.name)
+        return
+
+
+class Loops:
+    """The supervised tasks of one process, kept referenced; one that ends kills the process."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.stopping = False
+
+    def start(self, session: Session, health: Health) -> None:
+        task = asyncio.get_event_loop().create_task(supervise(session, health), name=health.name)
+        task.add_done_callback(self.ended)
+        self.tasks[health.name] = task
+
+    def ended(self, task: asyncio.Task) -> None:
+        if self.stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.critical(
+            "event=loop_ended loop=%s cancelled=%s error=%r; exiting so Ray restarts the actor",
+            task.get_name(),
+            task.cancelled(),
+            error,
+            exc_info=error,
+        )
+        logging.shutdown()
+        os._exit(1)
+
+    async def stop(self) -> None:
+        """Cancel every loop on purpose (tests, shutdown): no exit for these."""
+        self.stopping = True
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
