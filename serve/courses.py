@@ -15,7 +15,7 @@ from ray.util.metrics import Counter
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from actors.pool import reload_course
+from actors.shards import reload_course
 from core.courses import (
     CatalogQuery,
     CourseCreate,
