@@ -215,8 +215,6 @@ class Settings(BaseSettings):
     certificate_verify_window_seconds: int = 10 * 60
     # A Unicode TrueType font for names in any script; the PDF core fonts are the fallback.
     certificate_font_path: Path | None = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    # How long the render activity waits for the PDF task (it spans the task's own retries).
-    certificate_render_wait_seconds: float = 30 * 60
     reminder_inactive_days: int = 7
 
     dependency_timeout_seconds: float = 2.0
