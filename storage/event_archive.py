@@ -89,12 +89,20 @@ class EventArchive:
         """Envelopes appended and not yet written."""
         return self._buffered
 
-    async def append(self, envelopes: Iterable[EventEnvelope]) -> None:
-        """Buffer `envelopes` under their day (UTC) and topic; flush when the buffer is full."""
+    @property
+    def full(self) -> bool:
+        return self._buffered >= self._batch
+
+    def keep(self, envelopes: Iterable[EventEnvelope]) -> None:
+        """Buffer `envelopes` under their day (UTC) and topic, without writing."""
         for event in envelopes:
             self._buffer[(f"{event.time:%Y-%m-%d}", topic_for(event.type))].append(event)
             self._buffered += 1
-        if self._buffered >= self._batch:
+
+    async def append(self, envelopes: Iterable[EventEnvelope]) -> None:
+        """Buffer `envelopes`; flush when the buffer is full."""
+        self.keep(envelopes)
+        if self.full:
             await self.flush()
 
     async def flush(self) -> list[str]:

@@ -10,6 +10,7 @@ import os
 
 import ray
 
+from actors.events.archiving import Archiving
 from actors.events.consumer import GroupConsumer
 from actors.events.relay import Relay
 from actors.events.retention import Retention
@@ -54,7 +55,12 @@ class EventsActor:
         }
         if RELAY in roles:
             db = Database(relay_db)
-            self.relay = Relay(settings, db, self.log_lost)
+            archiving = Archiving(settings) if settings.event_archive_enabled else None
+            self.relay = Relay(
+                settings, db, self.log_lost, archiving.keep if archiving else lambda rows: None
+            )
+            if archiving is not None:
+                self.loops.start(archiving.run, Health("archive", settings, None))
             self.retention = Retention(settings, db)
             self.loops.start(self.relay.run, Health("relay", settings, heartbeats))
             self.loops.start(self.relay.listen, Health("relay-listener", settings, None))

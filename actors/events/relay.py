@@ -66,10 +66,16 @@ async def quietly(*closing: Awaitable[object]) -> None:
 
 class Relay:
     def __init__(
-        self, settings: Settings, db: Database, log_lost: Callable[[], None] = lambda: None
+        self,
+        settings: Settings,
+        db: Database,
+        log_lost: Callable[[], None] = lambda: None,
+        published: Callable[[list[str]], None] = lambda payloads: None,
     ) -> None:
-        """`log_lost` tells the consumers in this process when the broker lost its log."""
+        """`log_lost` tells the consumers in this process when the broker lost its log;
+        `published` gets the payloads of every batch once the broker has them (the archive)."""
         self.settings, self.db, self.log_lost = settings, db, log_lost
+        self.published_batch = published
         self.wake = asyncio.Event()
         self.published = 0
         self.replayed = 0
@@ -163,4 +169,5 @@ class Relay:
         for row in rows:
             LATENCY.observe(max(0.0, now - row.created_at.timestamp()))
         self.published += len(rows)
+        self.published_batch([row.payload for row in rows])
         return len(rows)
