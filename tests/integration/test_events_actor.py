@@ -186,9 +186,14 @@ async def test_a_broker_restarted_empty_gets_the_unconsumed_events_again(
     try:
         await poll(load.emitted_at_least(10 + 2 * 10), within=60)
         assert broker.process is not None
-        os.killpg(broker.process.pid, signal.SIGKILL)
-        await asyncio.to_thread(broker.process.wait)
-        broker.start()  # same argv, same port, an empty log
+        killed = broker.process.pid
+        os.killpg(killed, signal.SIGKILL)
+        # The stack's supervisor starts it again: same argv, same port, an empty log.
+
+        async def restarted() -> bool:
+            return broker.process is not None and broker.process.pid != killed
+
+        await poll(restarted, within=60)
 
         async def answers() -> bool:
             return await asyncio.to_thread(port_open, system.settings.kafka_bootstrap, 0)

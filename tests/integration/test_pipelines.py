@@ -25,8 +25,11 @@ GROUPS = ["group-a", "group-b"]
 def own(scratch: Settings, servers: LocalStack, tmp_path: Path) -> Iterator[Settings]:
     """A database, Celery prefix, task queue and Redis names of this test's own."""
     migrate.upgrade(scratch)
+    # A Redis db beside the session's: the running system's loops beat their heartbeats there.
+    base, db = scratch.redis_url.rsplit("/", 1)
     settings = scratch.model_copy(
         update={
+            "redis_url": f"{base}/{int(db) % 15 + 1}",
             "celery_queue_prefix": f"t{uuid.uuid4().hex[:10]}.",
             "temporal_task_queue": f"pipelines-{uuid.uuid4().hex[:8]}",
             "outbox_lag_budget_seconds": 5.0,
