@@ -47,6 +47,8 @@ async def test_no_acknowledged_completion_is_lost_when_a_shard_dies(
 
     victim_index = shard_index(students[0].id, system.settings.shard_count)
     victim = ray.get_actor(shard_name(victim_index), namespace=NAMESPACE)
+    # Other tests of the session (the fault suite) may have killed this shard already.
+    restarts = actor_state(victim._actor_id.hex()).num_restarts
 
     async def kill_midway() -> None:
         await midway.wait()
@@ -56,7 +58,7 @@ async def test_no_acknowledged_completion_is_lost_when_a_shard_dies(
     assert len(work) == 1000
     await asyncio.gather(kill_midway(), *work)
     assert len(acknowledged) + refused == 1000 and len(acknowledged) >= 200
-    assert actor_state(victim._actor_id.hex()).num_restarts == 1
+    assert actor_state(victim._actor_id.hex()).num_restarts == restarts + 1
 
     async with db.unit_of_work() as uow:
         stored = (
