@@ -4,22 +4,20 @@ moves), preferences that turn channels off, course reports downloaded, and no no
 while the relay is dead."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import ray
-from sqlalchemy import update
 
 from actors.events import LOCAL_ACTOR
 from actors.pool import ensure_actors
 from actors.shards import NAMESPACE
 from serve.smtp_sink import read_mail
 from storage.db import Database
-from storage.models.enrollment import Enrollment
 from tests.conftest import System
 from tests.e2e.accounts import Account, account, sign_up
 from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
+from tests.e2e.test_reminders import inactive_student
 from workflows.reminders import ReminderActivities
 from workflows.tasks.providers import read_messages
 
@@ -145,17 +143,7 @@ async def test_enrollment_and_progress_events_notify_the_student_and_move_the_fi
 async def test_a_reminder_reaches_every_channel(
     client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
-    owner, student = await account(system.settings, "instructor"), await account(system.settings)
-    course = await published_course(client, owner, modules=1, lessons=2)
-    enrollment = await active_enrollment(client, student, course["id"])
-    idle = datetime.now(UTC) - timedelta(days=system.settings.reminder_inactive_days + 1)
-    async with db.unit_of_work() as uow:
-        await uow.session.execute(
-            update(Enrollment)
-            .where(Enrollment.id == enrollment["id"])
-            .values(last_accessed_at=idle)
-        )
-        await uow.commit()
+    student = await inactive_student(client, system, db)
     reminders = ReminderActivities(system.settings, db)
     assert await reminders.remind_inactive_students(None) >= 1  # enrollment.reminder_due
     await reaches(client, system, student, "reminder", {"in_app", "email", "push", "sms"})

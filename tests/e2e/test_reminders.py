@@ -9,15 +9,14 @@ from sqlalchemy import update
 from storage.db import Database
 from storage.models.enrollment import Enrollment
 from tests.conftest import System
-from tests.e2e.accounts import account
+from tests.e2e.accounts import Account, account
 from tests.e2e.catalog import active_enrollment, poll, published_course
 from workflows.client import connect
 from workflows.reminders import SCHEDULE_ID
 
 
-async def test_an_inactive_student_is_reminded_once_a_day(
-    client: httpx.AsyncClient, system: System, db: Database
-) -> None:
+async def inactive_student(client: httpx.AsyncClient, system: System, db: Database) -> Account:
+    """A student enrolled in a fresh course whose last access is past the reminder's days."""
     owner, student = await account(system.settings, "instructor"), await account(system.settings)
     course = await published_course(client, owner, modules=1, lessons=2)
     enrollment = await active_enrollment(client, student, course["id"])
@@ -29,6 +28,13 @@ async def test_an_inactive_student_is_reminded_once_a_day(
             .values(last_accessed_at=idle_since)
         )
         await uow.commit()
+    return student
+
+
+async def test_an_inactive_student_is_reminded_once_a_day(
+    client: httpx.AsyncClient, system: System, db: Database
+) -> None:
+    student = await inactive_student(client, system, db)
     schedule = (await connect(system.settings)).get_schedule_handle(SCHEDULE_ID)
 
     async def reminders() -> list:
