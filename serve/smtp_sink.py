@@ -22,6 +22,9 @@ from core.settings import Settings
 from serve.processes import port_open
 
 log = logging.getLogger(__name__)
+# aiosmtpd logs every protocol line of every session at INFO; our own line per message says
+# what a person needs, so its logger keeps only warnings and errors.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def mail_folder(settings: Settings) -> Path:

@@ -1,6 +1,7 @@
 """Shards on a three-node Ray cluster (one machine, Ray's cluster_utils): they spread over the
-nodes, and removing a node mid-load moves its shards elsewhere with no acknowledged lesson
-completion lost."""
+nodes, and removing a node mid-load moves its shards elsewhere: every lesson completion is
+acknowledged once its refusals are retried, none is lost, and the shards read back exactly what
+is stored (a refused call may still have been applied, so the check is made on retried work)."""
 
 import json
 import os
@@ -25,6 +26,6 @@ def test_shards_spread_and_survive_the_loss_of_a_node(database: Settings) -> Non
     moved = [n for n in summary["nodes_before"] if n == summary["victim"]]
     assert moved, "no shard was on the removed node"
     assert summary["victim"] not in summary["nodes_after"]
-    assert summary["acknowledged"] + summary["refused"] == 400
-    assert summary["acknowledged"] >= 100 and summary["lost"] == 0
-    assert summary["reads_agree"]
+    assert summary["acknowledged"] == 400, summary
+    assert summary["lost"] == 0 and summary["unacknowledged_rows"] == 0, summary
+    assert not summary["disagree"], summary
