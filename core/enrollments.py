@@ -27,6 +27,7 @@ class EnrollmentState:
     certificate_id: int | None
     completed: set[int] = field(default_factory=set)
     attempts: dict[int, int] = field(default_factory=dict)
+    best_scores: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

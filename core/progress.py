@@ -12,11 +12,13 @@ from core.status import ENROLLMENT_MOVES, EnrollmentStatus, sources
 
 @dataclass(frozen=True)
 class CourseStructure:
-    """A published course's lessons per module, in order, and its quiz keys."""
+    """A published course's lessons per module, in order, its quiz keys, and the quiz average
+    (0..100) a learner needs besides every lesson to complete it."""
 
     course_id: int
     modules: dict[int, tuple[int, ...]]
     quizzes: dict[int, dict] = field(default_factory=dict)
+    pass_threshold: int = 0
 
     @property
     def lesson_count(self) -> int:
@@ -42,6 +44,10 @@ class ProgressView(BaseModel):
     completed_lessons: list[int]
     modules: list[ModuleProgress]
     last_accessed_at: str | None
+    # The mean best quiz score (null for a course without quizzes), and why an enrollment whose
+    # lessons are all done is not completed (`quiz_average_below_threshold`), else null.
+    quiz_average: float | None = None
+    blocked_by: str | None = None
 
 
 def percentage(structure: CourseStructure, completed: set[int]) -> float:
@@ -99,6 +105,9 @@ class ProgressChange:
     quiz: dict | None = None
 
 
+QUIZ_AVERAGE_BELOW_THRESHOLD = "quiz_average_below_threshold"
+
+
 @dataclass(frozen=True, slots=True)
 class CompletionCheck:
     """Whether an enrollment completes; when it does not, why (shown with the enrollment)."""
@@ -118,16 +127,13 @@ def quiz_average(structure: CourseStructure, best_scores: dict[int, int]) -> flo
 
 
 def completion_check(
-    structure: CourseStructure,
-    completed: set[int],
-    best_scores: dict[int, int],
-    pass_threshold: int,
+    structure: CourseStructure, completed: set[int], best_scores: dict[int, int]
 ) -> CompletionCheck:
-    """The course completes when every lesson is done and the quiz average reaches
-    `pass_threshold` (0..100); a course without quizzes needs the lessons only."""
-    if not course_completed(structure, completed):
-        return CompletionCheck(False, "lessons_remaining")
+    """The course completes when every lesson is done and the quiz average reaches the course's
+    `pass_threshold`; a course without quizzes needs the lessons only."""
     average = quiz_average(structure, best_scores)
-    if average is not None and average < pass_threshold:
-        return CompletionCheck(False, "quiz_average_below_threshold", average)
+    if not course_completed(structure, completed):
+        return CompletionCheck(False, "lessons_remaining", average)
+    if average is not None and average < structure.pass_threshold:
+        return CompletionCheck(False, QUIZ_AVERAGE_BELOW_THRESHOLD, average)
     return CompletionCheck(True, None, average)

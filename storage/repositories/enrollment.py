@@ -66,6 +66,7 @@ class EnrollmentRepository:
             course_id=course_id,
             modules={m: tuple(x.id for x in lessons if x.module_id == m) for m in modules},
             quizzes={x.id: x.quiz for x in lessons if x.quiz is not None},
+            pass_threshold=course.pass_threshold,
         )
         prerequisites = await self.session.scalars(
             select(CoursePrerequisite.prerequisite_id).where(
@@ -90,8 +91,8 @@ class EnrollmentRepository:
     async def enrollments(
         self, student_id: int, course_id: int | None = None
     ) -> list[EnrollmentState]:
-        """The student's enrollments with their completed lessons and quiz attempts, read in one
-        statement (so from one snapshot, and in one round trip)."""
+        """The student's enrollments with their completed lessons, quiz attempts and best quiz
+        scores, read in one statement (so from one snapshot, and in one round trip)."""
         statement = select(
             *ENROLLMENT_STATE_COLUMNS,
             per_enrollment(
@@ -105,6 +106,9 @@ class EnrollmentRepository:
             per_enrollment(QuizAttempt.attempt, QuizAttempt.enrollment_id, QuizAttempt.id).label(
                 "quiz_attempts"
             ),
+            per_enrollment(QuizAttempt.score, QuizAttempt.enrollment_id, QuizAttempt.id).label(
+                "quiz_scores"
+            ),
         ).where(Enrollment.student_id == student_id)
         if course_id is not None:
             statement = statement.where(Enrollment.course_id == course_id)
@@ -112,10 +116,11 @@ class EnrollmentRepository:
         for row in await self.session.execute(statement):
             state = EnrollmentState(*row[: len(ENROLLMENT_STATE_COLUMNS)])
             state.completed.update(row.completed or ())
-            for lesson_id, attempt in zip(
-                row.quiz_lessons or (), row.quiz_attempts or (), strict=True
+            for lesson_id, attempt, score in zip(
+                row.quiz_lessons or (), row.quiz_attempts or (), row.quiz_scores or (), strict=True
             ):
                 state.attempts[lesson_id] = max(state.attempts.get(lesson_id, 0), attempt)
+                state.best_scores[lesson_id] = max(state.best_scores.get(lesson_id, 0), score)
             states.append(state)
         return states
 
