@@ -2,6 +2,7 @@
 completion, whether the course is finished) and the change a completion makes. Quiz scoring is
 in core/quizzes.py."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,13 +51,15 @@ class ProgressView(BaseModel):
     blocked_by: str | None = None
 
 
-def percentage(structure: CourseStructure, completed: set[int]) -> float:
+def percentage(structure: CourseStructure, completed: Collection[int]) -> float:
     total = structure.lesson_count
     done = sum(1 for lessons in structure.modules.values() for x in lessons if x in completed)
     return round(100.0 * done / total, 2) if total else 0.0
 
 
-def modules_progress(structure: CourseStructure, completed: set[int]) -> list[ModuleProgress]:
+def modules_progress(
+    structure: CourseStructure, completed: Collection[int]
+) -> list[ModuleProgress]:
     return [
         ModuleProgress(
             module_id=module_id,
@@ -77,7 +80,7 @@ def module_completed_by(structure: CourseStructure, before: set[int], lesson_id:
     return module_id if all(x in after for x in structure.modules[module_id]) else None
 
 
-def course_completed(structure: CourseStructure, completed: set[int]) -> bool:
+def course_completed(structure: CourseStructure, completed: Collection[int]) -> bool:
     return structure.lesson_count > 0 and percentage(structure, completed) == 100.0
 
 
@@ -127,7 +130,7 @@ def quiz_average(structure: CourseStructure, best_scores: dict[int, int]) -> flo
 
 
 def completion_check(
-    structure: CourseStructure, completed: set[int], best_scores: dict[int, int]
+    structure: CourseStructure, completed: Collection[int], best_scores: dict[int, int]
 ) -> CompletionCheck:
     """The course completes when every lesson is done and the quiz average reaches the course's
     `pass_threshold`; a course without quizzes needs the lessons only."""

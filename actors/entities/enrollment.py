@@ -33,7 +33,7 @@ from core.quizzes import QuizResult, next_attempt
 from core.status import EnrollmentStatus
 
 
-@dataclass
+@dataclass(slots=True)
 class StudentEntity:
     """A student's enrollments by course, and the lessons whose commit is in flight."""
 
@@ -51,14 +51,24 @@ class StudentEntity:
     def busy(self) -> bool:
         return bool(self.inflight) or any(self.pending.values()) or bool(self.pending_attempts)
 
+    def forget_enrollment(self, course_id: int) -> None:
+        """Drop the enrollment in `course_id` unless a change to it is in flight; the next
+        call re-reads it from PostgreSQL."""
+        enrollment = self.by_course.get(course_id)
+        if enrollment is None or self.pending.get(enrollment.id):
+            return
+        if any(key[0] == enrollment.id for key in self.pending_attempts):
+            return
+        del self.by_course[course_id]
+
     def done_or_pending(self, enrollment: EnrollmentState) -> set[int]:
         """The lessons completed, committed or on their way: what the next change builds on."""
-        return enrollment.completed | self.pending.setdefault(enrollment.id, set())
+        return set(enrollment.completed) | self.pending.get(enrollment.id, set())
 
     def attempt_number(self, enrollment: EnrollmentState, lesson_id: int, limit: int) -> int:
         """The next attempt at the quiz, counting those in flight; Conflict past `limit`."""
         in_flight = self.pending_attempts.get((enrollment.id, lesson_id), 0)
-        return next_attempt(enrollment.attempts.get(lesson_id, 0) + in_flight, limit)
+        return next_attempt(enrollment.attempts(lesson_id) + in_flight, limit)
 
 
 def awaits_outside_change(enrollment: EnrollmentState) -> bool:
@@ -183,9 +193,8 @@ def quiz_attempt(
         "passed": result.passed,
         "answers": list(answers),
     }
-    scores = enrollment.best_scores | {
-        lesson_id: max(enrollment.best_scores.get(lesson_id, 0), result.score)
-    }
+    scores = enrollment.best_scores
+    scores[lesson_id] = max(scores.get(lesson_id, 0), result.score)
     if result.passed and lesson_id not in before:
         change, events = completion(enrollment, structure, before, lesson_id, scores)
         return replace(change, quiz=record), events
@@ -205,14 +214,9 @@ def apply(enrollment: EnrollmentState, change: ProgressChange) -> None:
     """A committed change, applied to the entity as the group commit stored it."""
     enrollment.last_accessed_at = change.at
     if change.lesson_id is not None and (change.quiz is None or change.quiz["passed"]):
-        enrollment.completed.add(change.lesson_id)
+        enrollment.complete(change.lesson_id)
     if change.quiz is not None:
-        lesson = change.quiz["lesson_id"]
-        enrollment.attempts[lesson] = max(
-            enrollment.attempts.get(lesson, 0), change.quiz["attempt"]
-        )
-        enrollment.best_scores[lesson] = max(
-            enrollment.best_scores.get(lesson, 0), change.quiz["score"]
-        )
+        quiz = change.quiz
+        enrollment.record_attempt(quiz["lesson_id"], quiz["attempt"], quiz["score"])
     if completes_enrollment(enrollment.status, change.completed_course):
         enrollment.status, enrollment.completed_at = EnrollmentStatus.COMPLETED, change.at

@@ -26,7 +26,7 @@ def enrollment(status: str = "active") -> EnrollmentState:
 
 def test_attempts_in_flight_count_against_the_limit() -> None:
     student, state = StudentEntity(3), enrollment()
-    state.attempts[11] = 1
+    state.record_attempt(11, 1, 0)
     student.pending_attempts[(state.id, 11)] = 1
     assert student.attempt_number(state, 11, 3) == 3
     student.pending_attempts[(state.id, 11)] = 2
@@ -62,7 +62,8 @@ GRADED = CourseStructure(
 
 def test_the_last_lesson_does_not_complete_below_the_quiz_threshold() -> None:
     state = enrollment()
-    state.completed, state.best_scores = {11, 12}, {11: 100, 12: 20}
+    state.completed.extend((11, 12))
+    state.quizzes.extend((11, 1, 100, 12, 1, 20))
     change, events = completion(state, GRADED, {11, 12}, 10)
     assert not change.completed_course
     assert "enrollment.completed" not in [e.type for e in events]
@@ -74,7 +75,8 @@ def test_the_last_lesson_does_not_complete_below_the_quiz_threshold() -> None:
 
 def test_a_better_score_on_a_done_quiz_lifts_the_average_and_completes() -> None:
     state = enrollment()
-    state.completed, state.best_scores = {10, 11, 12}, {11: 100, 12: 20}
+    state.completed.extend((10, 11, 12))
+    state.quizzes.extend((11, 1, 100, 12, 1, 20))
     change, events = quiz_attempt(state, GRADED, {10, 11, 12}, (12, 2, (0,)), QuizResult(60, True))
     assert change.completed_course and change.lesson_id is None
     assert [e.type for e in events] == ["enrollment.completed"]
