@@ -231,7 +231,7 @@ class GroupConsumer:
             )
             if first is None:
                 return False
-            await self.subscription.handler(uow.session, event, self.settings)
+            await self.subscription.handler(uow, event, self.settings)
             await uow.commit()
         return True
 
