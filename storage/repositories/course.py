@@ -50,6 +50,10 @@ class CourseRepository:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
+    async def flush(self) -> None:
+        """Write the changes made to the rows it handed out (the commit is the caller's)."""
+        await self.session.flush()
+
     async def title(self, course_id: int) -> str | None:
         return await self.session.scalar(select(Course.title).where(Course.id == course_id))
 
