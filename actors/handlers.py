@@ -4,7 +4,6 @@ event as processed (so a redelivered event has no second effect)."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from actors.analytics import COUNTED, record
@@ -12,25 +11,25 @@ from actors.notify import NOTIFIED, notify
 from actors.poison import Poison, required
 from core.events import EventEnvelope
 from core.settings import Settings
-from storage.models.course import Course
+from core.status import CourseStatus
+from storage.db import UnitOfWork
 from storage.repositories.course import CourseRepository
 from workflows.certificates import start_certificate_workflow
 from workflows.client import connect
 
-Handler = Callable[[AsyncSession, EventEnvelope, Settings], Awaitable[None]]
+Handler = Callable[[UnitOfWork, EventEnvelope, Settings], Awaitable[None]]
 
 
-async def reindex(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
+async def reindex(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
     """A published course that changed gets its search document rebuilt."""
     if event.type == "course.updated":
-        course = await session.get(Course, event.data["course_id"])
-        if course is not None and course.status == "published":
-            await CourseRepository(session).index_for_search(course.id)
+        courses = CourseRepository(uow.session)
+        course = await courses.get(event.data["course_id"])
+        if course is not None and course.status == CourseStatus.PUBLISHED:
+            await courses.index_for_search(course.id)
 
 
-async def issue_certificate(
-    session: AsyncSession, event: EventEnvelope, settings: Settings
-) -> None:
+async def issue_certificate(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
     """A completed enrollment earns its certificate: start (or join) its workflow."""
     global _temporal
     if _temporal is None:

@@ -9,19 +9,17 @@ per dedupe key). Everything happens in the transaction that marks the event proc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from actors.poison import Poison, required
 from core.emails import EmailRequest
 from core.events import EventEnvelope
 from core.notices import CHANNELS_OF, KIND_OF_EVENT, dedupe_key, render
 from core.settings import Settings
-from storage.models.course import Course, Module
-from storage.models.enrollment import Enrollment
-from storage.models.user import User
+from storage.db import UnitOfWork
+from storage.repositories.course import CourseRepository
+from storage.repositories.enrollment import EnrollmentRepository
 from storage.repositories.notification import NewNotification, NotificationRepository
 from storage.repositories.preferences import PreferencesRepository
+from storage.repositories.user import UserRepository
 from workflows.tasks.certificates import verification_url
 from workflows.tasks.email import enqueue_email_async
 from workflows.tasks.messages import enqueue_message_async
@@ -37,27 +35,29 @@ class Audience:
     values: dict[str, str]
 
 
-Finder = Callable[[AsyncSession, dict, Settings], Awaitable[Audience]]
+Finder = Callable[[UnitOfWork, dict, Settings], Awaitable[Audience]]
 
 
-async def course_title(session: AsyncSession, course_id: int) -> str:
-    return required(await session.get(Course, course_id), "the course").title
+async def course_title(uow: UnitOfWork, course_id: int) -> str:
+    return required(await CourseRepository(uow.session).title(course_id), "the course")
 
 
-async def student_of(session: AsyncSession, data: dict, settings: Settings) -> Audience:
+async def student_of(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
     return Audience(
-        [data["student_id"]], {"course_title": await course_title(session, data["course_id"])}
+        [data["student_id"]], {"course_title": await course_title(uow, data["course_id"])}
     )
 
 
-async def module_student(session: AsyncSession, data: dict, settings: Settings) -> Audience:
-    audience = await student_of(session, data, settings)
-    module = required(await session.get(Module, data["module_id"]), "the module")
-    return Audience(audience.recipients, audience.values | {"module_title": module.title})
+async def module_student(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
+    audience = await student_of(uow, data, settings)
+    title = required(
+        await CourseRepository(uow.session).module_title(data["module_id"]), "the module"
+    )
+    return Audience(audience.recipients, audience.values | {"module_title": title})
 
 
-async def certificate_student(session: AsyncSession, data: dict, settings: Settings) -> Audience:
-    title = data.get("course_title") or await course_title(session, data["course_id"])
+async def certificate_student(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
+    title = data.get("course_title") or await course_title(uow, data["course_id"])
     code = data["verification_code"]
     values = {
         "course_title": title,
@@ -67,26 +67,21 @@ async def certificate_student(session: AsyncSession, data: dict, settings: Setti
     return Audience([data["student_id"]], values)
 
 
-async def reminded_student(session: AsyncSession, data: dict, settings: Settings) -> Audience:
-    audience = await student_of(session, data, settings)
+async def reminded_student(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
+    audience = await student_of(uow, data, settings)
     done = f"{data['completion_percentage']:g}"
     return Audience(audience.recipients, audience.values | {"completion_percentage": done})
 
 
-async def instructor(session: AsyncSession, data: dict, settings: Settings) -> Audience:
+async def instructor(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
     values = {"course_title": data["title"], "reason": data.get("reason", "")}
     return Audience([data["instructor_id"]], values)
 
 
-async def enrolled_students(session: AsyncSession, data: dict, settings: Settings) -> Audience:
+async def enrolled_students(uow: UnitOfWork, data: dict, settings: Settings) -> Audience:
     """Everyone still studying the course (a completed enrollment has nothing to lose)."""
-    students = await session.scalars(
-        select(Enrollment.student_id).where(
-            Enrollment.course_id == data["course_id"],
-            Enrollment.status.in_(["pending", "active"]),
-        )
-    )
-    return Audience(sorted(set(students)), {"course_title": data["title"]})
+    students = await EnrollmentRepository(uow.session).students_studying(data["course_id"])
+    return Audience(sorted(students), {"course_title": data["title"]})
 
 
 AUDIENCE: dict[str, Finder] = {
@@ -101,14 +96,14 @@ AUDIENCE: dict[str, Finder] = {
 }
 
 
-async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings) -> None:
+async def notify(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
     """Every notice of `event`, on every channel its recipients want."""
     if event.type == "user.deleted":
-        await NotificationRepository(session).delete_for_user(event.data["user_id"])
+        await NotificationRepository(uow.session).delete_for_user(event.data["user_id"])
         return
     kind = KIND_OF_EVENT[event.type]
-    audience = await AUDIENCE[event.type](session, event.data, settings)
-    off = await PreferencesRepository(session).disabled_channels(audience.recipients, kind)
+    audience = await AUDIENCE[event.type](uow, event.data, settings)
+    off = await PreferencesRepository(uow.session).disabled_channels(audience.recipients, kind)
     wanted = {
         channel: [user for user in audience.recipients if (user, channel) not in off]
         for channel in CHANNELS_OF[kind]
@@ -119,9 +114,9 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
         notices = [
             NewNotification(user, kind, text.title, text.body, key) for user in wanted["in_app"]
         ]
-        await NotificationRepository(session).add(notices)
+        await NotificationRepository(uow.session).add(notices)
     if wanted.get("email"):
-        await send_emails(session, settings, kind, wanted["email"], audience.values, key)
+        await send_emails(uow, settings, kind, wanted["email"], audience.values, key)
     for channel in ("sms", "push"):
         for user in wanted.get(channel, []):
             text = render(kind, channel, audience.values)
@@ -137,22 +132,23 @@ async def notify(session: AsyncSession, event: EventEnvelope, settings: Settings
 
 
 async def send_emails(
-    session: AsyncSession,
+    uow: UnitOfWork,
     settings: Settings,
     kind: str,
     users: list[int],
     values: dict[str, str],
     key: str,
 ) -> None:
-    rows = await session.execute(
-        select(User.id, User.email, User.full_name).where(User.id.in_(users))
-    )
-    found = list(rows)
+    found = await UserRepository(uow.session).contacts(users)
     if len(found) < len(users):
         raise Poison("a recipient does not exist")
-    for user_id, email, name in found:
+    for contact in found:
         request = EmailRequest(
-            kind=kind, to=email, name=name, context=values, dedupe_key=f"{key}:{user_id}"
+            kind=kind,
+            to=contact.email,
+            name=contact.full_name,
+            context=values,
+            dedupe_key=f"{key}:{contact.user_id}",
         )
         # The email task sends once per dedupe key, so a redelivered event mails once.
         await enqueue_email_async(settings, request)

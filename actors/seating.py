@@ -13,19 +13,12 @@ from core.errors import Conflict
 from core.status import ENROLLMENT_MOVES, SEAT_HOLDING, EnrollmentStatus, sources
 from storage.course_cache import CourseCache
 from storage.db import Database
-from storage.models.enrollment import Enrollment
 from storage.repositories.enrollment import EnrollmentRepository
 
 # A drop frees a seat only from these statuses; a waitlisted drop just leaves the queue.
 DROPPED_HOLDING = [
     s for s in sources(ENROLLMENT_MOVES, EnrollmentStatus.DROPPED) if s in SEAT_HOLDING
 ]
-
-
-def state_of(row: Enrollment) -> EnrollmentState:
-    return EnrollmentState(
-        row.id, row.student_id, row.course_id, row.status, row.enrolled_at, None, None, None
-    )
 
 
 class Seating:
@@ -57,10 +50,9 @@ class Seating:
             taken = await repo.take_seat(course.course_id) if isinstance(decision, Admitted) else 0
             if taken is None:
                 raise Conflict("The course is full")
-            row = await repo.insert(student_id, course.course_id, datetime.now(UTC), status)
-            if row is None:
+            state = await repo.insert(student_id, course.course_id, datetime.now(UTC), status)
+            if state is None:
                 raise Conflict("The enrollment changed concurrently; retry")
-            state = state_of(row)
             events = course.waitlisted(state) if taken == 0 else course.admitted(state, taken)
             uow.emit(*events)
             await uow.commit()
@@ -91,8 +83,8 @@ class Seating:
                 found = await repo.promote_head(course.course_id, now)
                 if found is None:
                     break
-                row, taken = found
-                admitted.append(state_of(row))
+                state, taken = found
+                admitted.append(state)
                 uow.emit(*course.promoted(admitted[-1], taken))
             await uow.commit()
         if admitted:

@@ -29,7 +29,8 @@ from ray.data.datasource.partitioning import PathPartitionFilter
 from core.errors import ValidationFailed
 from core.events import EVENT_DATA, parse_event, topic_for
 from core.settings import Settings
-from jobs.source import ID, TABLES, TEXT, TIME, Source
+from jobs.source import Source
+from storage.job_tables import ID, TABLES, TEXT, TIME
 
 KEPT = ("enrollment.created", "enrollment.completed", "enrollment.dropped", "progress.updated")
 TOPICS_KEPT = frozenset(topic_for(kind) for kind in KEPT)

@@ -24,6 +24,48 @@ MARKS = pa.schema(
 )
 
 
+def open_marks(batch: pa.Table) -> pa.Table:
+    """A mark per open (not completed) enrollment: its id and course, no lesson."""
+    frame = batch.to_pandas()
+    frame = frame[frame.status != "completed"]
+    return pa.table(
+        [
+            pa.array(frame.id, pa.int64()),
+            pa.array(frame.course_id, pa.int64()),
+            pa.nulls(len(frame), pa.int64()),
+        ],
+        schema=MARKS,
+    )
+
+
+def done_marks(batch: pa.Table) -> pa.Table:
+    """A mark per completion: its enrollment and lesson, no course."""
+    ids = batch["enrollment_id"]
+    return pa.table([ids, pa.nulls(len(ids), pa.int64()), batch["lesson_id"]], schema=MARKS)
+
+
+def stops(batch: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Every enrollment's rows are in this block (the repartition by key): per open
+    enrollment, its course's lessons not done (`steps`: course_id, lesson_id, step), the first
+    in course order. Vectorized, where a call per enrollment (map_groups) took hours at
+    millions of them."""
+    marks = batch[batch.course_id.notna()]
+    opened = pd.DataFrame(
+        {
+            "enrollment_id": marks.enrollment_id.astype("int64"),
+            "course_id": marks.course_id.astype("int64"),
+        }
+    )
+    done = batch.loc[batch.lesson_id.notna(), ["enrollment_id", "lesson_id"]]
+    done = done.astype("int64").assign(done=True)
+    candidates = opened.merge(steps, on="course_id").merge(
+        done, on=["enrollment_id", "lesson_id"], how="left"
+    )
+    missing = candidates[candidates.done.isna()].sort_values(["enrollment_id", "step"])
+    first = missing.drop_duplicates("enrollment_id")
+    return first[["course_id", "lesson_id"]].astype("int64")
+
+
 def first_missing(
     enrollments: ray.data.Dataset, completions: ray.data.Dataset, outline: Outline
 ) -> pd.DataFrame:
@@ -31,51 +73,13 @@ def first_missing(
 
     The join of open enrollments to their completions is a union partitioned by enrollment:
     a row with a course marks an open enrollment, rows with a lesson are its completions."""
-
-    def open_marks(batch: pa.Table) -> pa.Table:
-        frame = batch.to_pandas()
-        frame = frame[frame.status != "completed"]
-        return pa.table(
-            [
-                pa.array(frame.id, pa.int64()),
-                pa.array(frame.course_id, pa.int64()),
-                pa.nulls(len(frame), pa.int64()),
-            ],
-            schema=MARKS,
-        )
-
-    def done_marks(batch: pa.Table) -> pa.Table:
-        ids = batch["enrollment_id"]
-        return pa.table([ids, pa.nulls(len(ids), pa.int64()), batch["lesson_id"]], schema=MARKS)
-
     steps = outline.lessons[["course_id", "lesson_id", "step"]]
-
-    def stops(batch: pd.DataFrame) -> pd.DataFrame:
-        """Every enrollment's rows are in this block (the repartition by key): per open
-        enrollment, its course's lessons not done, the first in course order. Vectorized,
-        where a call per enrollment (map_groups) took hours at millions of them."""
-        marks = batch[batch.course_id.notna()]
-        opened = pd.DataFrame(
-            {
-                "enrollment_id": marks.enrollment_id.astype("int64"),
-                "course_id": marks.course_id.astype("int64"),
-            }
-        )
-        done = batch.loc[batch.lesson_id.notna(), ["enrollment_id", "lesson_id"]]
-        done = done.astype("int64").assign(done=True)
-        candidates = opened.merge(steps, on="course_id").merge(
-            done, on=["enrollment_id", "lesson_id"], how="left"
-        )
-        missing = candidates[candidates.done.isna()].sort_values(["enrollment_id", "step"])
-        first = missing.drop_duplicates("enrollment_id")
-        return first[["course_id", "lesson_id"]].astype("int64")
-
     partitions = ray.data.DataContext.get_current().default_hash_shuffle_parallelism
     return (
         enrollments.map_batches(open_marks, batch_format="pyarrow")
         .union(completions.map_batches(done_marks, batch_format="pyarrow"))
         .repartition(partitions, keys=["enrollment_id"])
-        .map_batches(stops, batch_format="pandas", batch_size=None)
+        .map_batches(stops, batch_format="pandas", batch_size=None, fn_kwargs={"steps": steps})
         .groupby(["course_id", "lesson_id"])
         .aggregate(Count(alias_name="stuck"))
         .to_pandas()

@@ -23,10 +23,9 @@ from jobs.source import Source
 log = logging.getLogger(__name__)
 
 
-def module_progress(
-    completions: ray.data.Dataset, outline: Outline
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Enrollments that started each course (≥1 lesson) and that completed each module."""
+def per_module(completions: ray.data.Dataset, outline: Outline) -> ray.data.Dataset:
+    """(enrollment_id, course_id, module_id, done, complete): each enrollment's completed
+    lessons per module, and whether that is all of the module's lessons."""
     course_of, module_of, sizes = outline.course_of(), outline.module_of(), outline.module_sizes()
 
     def attach(batch: pd.DataFrame) -> pd.DataFrame:
@@ -43,22 +42,29 @@ def module_progress(
         batch["complete"] = batch["done"] == batch.module_id.map(sizes)
         return batch
 
-    per_module = (
+    return (
         completions.map_batches(attach, batch_format="pandas")
         .groupby(["enrollment_id", "course_id", "module_id"])
         .aggregate(Count(alias_name="done"))
         .map_batches(flag, batch_format="pandas")
         .materialize()
     )
+
+
+def module_progress(
+    completions: ray.data.Dataset, outline: Outline
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Enrollments that started each course (≥1 lesson) and that completed each module."""
+    modules = per_module(completions, outline)
     started = (
-        per_module.groupby(["course_id", "enrollment_id"])
+        modules.groupby(["course_id", "enrollment_id"])
         .count()
         .groupby("course_id")
         .aggregate(Count(alias_name="n"))
         .to_pandas()
     )
     finished = (
-        per_module.map_batches(completed_only, batch_format="pandas")
+        modules.map_batches(completed_only, batch_format="pandas")
         .groupby("module_id")
         .aggregate(Count(alias_name="n"))
         .to_pandas()

@@ -92,36 +92,51 @@ def run_job(
     data and the cluster (`jobs.sizing`) unless given.
 
     Blocking: from async code, call it in a thread."""
-    if name not in JOBS:
-        raise ValueError(f"unknown job {name!r}; jobs: {', '.join(sorted(JOBS))}")
-    if events is not None and name not in EVENT_JOBS:
-        raise ValueError(f"job {name!r} reads the database only; --events serves {EVENT_JOBS}")
+    check_job(name, events)
     connect_ray(address or settings.ray_address)
     stages = Stages(name)
     sizing = Sizing(cluster_cpus(), read_tasks, shuffle_partitions)
-    source: Source = DatabaseSource(settings, sizing)
-    if events is not None:
-        source = archive_source(events, settings, fallback=source)
     with stages.stage("size"):
-        if not source.has_rows("enrollments"):
-            raise NothingToAnalyse(
-                f"no enrollments in {'the event archive' if events else 'the database'}: every "
-                "job reports on enrollments and their progress"
-            )
+        source = checked_source(settings, sizing, events)
         sized = plan(source, sizing.cpus, sizing, progress_bars)
     log.info("event=job_started job=%s source=%s sizing=%r", name, events or "postgres", sized)
     result = JOBS[name](source, stages)
     result = replace(result, period=period_text(*source.period()))
     with stages.stage("write report"):
         path = write_report(result, out_dir)
-    seconds = stages.elapsed()
+    seconds, rows = stages.elapsed(), len(result.table)
+    log.info("event=job_finished job=%s rows=%d seconds=%.2f", name, rows, seconds)
     summary = (
-        f"{name}: {len(result.table)} result rows in {seconds:.1f} s ({sized}, "
-        f"{stages.count} stages) -> {path}, {path.with_suffix('.md').name}, "
-        f"{path.with_suffix('.png').name}"
+        f"{name}: {rows} result rows in {seconds:.1f} s ({sized}, {stages.count} stages) "
+        f"-> {written(path)}"
     )
-    log.info("event=job_finished job=%s rows=%d seconds=%.2f", name, len(result.table), seconds)
-    return JobRun(path, len(result.table), seconds, summary)
+    return JobRun(path, rows, seconds, summary)
+
+
+def checked_source(settings: Settings, sizing: Sizing, events: Path | str | None) -> Source:
+    """The database, or the event archive when given; NothingToAnalyse without enrollments."""
+    source: Source = DatabaseSource(settings, sizing)
+    if events is not None:
+        source = archive_source(events, settings, fallback=source)
+    if not source.has_rows("enrollments"):
+        raise NothingToAnalyse(
+            f"no enrollments in {'the event archive' if events else 'the database'}: every "
+            "job reports on enrollments and their progress"
+        )
+    return source
+
+
+def written(path: Path) -> str:
+    """The report's three files, for the summary line."""
+    return f"{path}, {path.with_suffix('.md').name}, {path.with_suffix('.png').name}"
+
+
+def check_job(name: str, events: Path | str | None) -> None:
+    """ValueError unless `name` is a job that can read what it is given."""
+    if name not in JOBS:
+        raise ValueError(f"unknown job {name!r}; jobs: {', '.join(sorted(JOBS))}")
+    if events is not None and name not in EVENT_JOBS:
+        raise ValueError(f"job {name!r} reads the database only; --events serves {EVENT_JOBS}")
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:

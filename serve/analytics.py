@@ -7,15 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
 from serve.resources import Resources
-from storage.models.course import Course
-from storage.models.report import CourseReport
+from storage.db import UnitOfWork
 from storage.objects import ObjectStore
 from storage.repositories.analytics import AnalyticsRepository
+from storage.repositories.course import CourseRepository
+from storage.repositories.report import ReportRepository
 from workflows.tasks.reports import enqueue_report
 
 
@@ -24,12 +23,11 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden("Platform analytics are for admins")
 
 
-async def owned_course(session: AsyncSession, principal: Principal, course_id: int) -> Course:
-    course = await session.get(Course, course_id)
+async def check_owner(uow: UnitOfWork, principal: Principal, course_id: int) -> None:
+    course = await CourseRepository(uow.session).get(course_id)
     # Someone else's course answers as missing: its existence is not theirs to learn.
     if course is None or not principal.may_act_for(course.instructor_id):
         raise NotFound("Course not found")
-    return course
 
 
 class Analytics:
@@ -56,35 +54,28 @@ class Analytics:
 
     async def course(self, principal: Principal, course_id: int) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
-            await owned_course(uow.session, principal, course_id)
+            await check_owner(uow, principal, course_id)
             return await AnalyticsRepository(uow.session).course(course_id)
 
     async def course_daily(self, principal: Principal, course_id: int, days: int) -> dict:
         since = datetime.now(UTC).date() - timedelta(days=days - 1)
         async with self.db.unit_of_work() as uow:
-            await owned_course(uow.session, principal, course_id)
+            await check_owner(uow, principal, course_id)
             items = await AnalyticsRepository(uow.session).course_daily(course_id, since)
         return {"course_id": course_id, "items": items}
 
     async def request_report(self, principal: Principal, course_id: int) -> dict[str, Any]:
         report_id = uuid.uuid4()
         async with self.db.unit_of_work() as uow:
-            await owned_course(uow.session, principal, course_id)
-            uow.session.add(
-                CourseReport(
-                    id=report_id,
-                    course_id=course_id,
-                    requested_by=principal.user_id,
-                    status="QUEUED",
-                )
-            )
+            await check_owner(uow, principal, course_id)
+            await ReportRepository(uow.session).add(report_id, course_id, principal.user_id)
             await uow.commit()
         await asyncio.to_thread(enqueue_report, self.settings, report_id)
         return {"report_id": str(report_id), "status": "QUEUED"}
 
     async def report(self, principal: Principal, report_id: uuid.UUID) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
-            report = await uow.session.get(CourseReport, report_id)
+            report = await ReportRepository(uow.session).get(report_id)
         if report is None or not principal.may_act_for(report.requested_by):
             raise NotFound("Report not found")
         answer: dict[str, Any] = {"report_id": str(report.id), "status": report.status}

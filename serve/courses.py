@@ -39,9 +39,8 @@ from serve.resources import Resources
 from storage.course_cache import CourseCache
 from storage.db import UnitOfWork
 from storage.extraction import extract_text
-from storage.models.course import Course, Lesson, Material, Module
 from storage.objects import ObjectStore
-from storage.repositories.course import CourseRepository
+from storage.repositories.course import Course, CourseRepository, Lesson, Material, Module
 from storage.repositories.enrollment import EnrollmentRepository
 from workflows.inputs import CourseRequest, archive_workflow_id, publish_workflow_id
 

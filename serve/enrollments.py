@@ -19,9 +19,8 @@ from core.pages import PageQuery, page_of
 from core.status import EnrollmentStatus
 from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
-from storage.models.enrollment import Enrollment
 from storage.progress_cache import ProgressCache
-from storage.repositories.enrollment import EnrollmentRepository
+from storage.repositories.enrollment import Enrollment, EnrollmentRepository
 from workflows.inputs import EnrollmentRequest
 
 log = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ class Enrollments:
 
     async def enrollment_of(self, principal: Principal, enrollment_id: int) -> Enrollment | None:
         async with self.db.unit_of_work() as uow:
-            enrollment = await uow.session.get(Enrollment, enrollment_id)
+            enrollment = await EnrollmentRepository(uow.session).get(enrollment_id)
         if enrollment is None or not principal.may_act_for(enrollment.student_id):
             return None
         return enrollment

@@ -3,16 +3,15 @@ notification preferences (self or admin)."""
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
 from core.notices import Preferences, PreferencesUpdate, preference_view
 from core.pages import PageQuery, page_of
 from serve.resources import Resources
-from storage.models.user import User
+from storage.db import UnitOfWork
 from storage.repositories.notification import NotificationRepository
 from storage.repositories.preferences import PreferencesRepository
+from storage.repositories.user import UserRepository
 
 
 class Notifications:
@@ -50,7 +49,7 @@ class Notifications:
 
     async def preferences(self, principal: Principal, user_id: int) -> Preferences:
         async with self.db.unit_of_work() as uow:
-            await self.require_user(uow.session, principal, user_id)
+            await self.require_user(uow, principal, user_id)
             disabled = await PreferencesRepository(uow.session).disabled(user_id)
         return preference_view(disabled)
 
@@ -58,7 +57,7 @@ class Notifications:
         self, principal: Principal, user_id: int, update: PreferencesUpdate
     ) -> Preferences:
         async with self.db.unit_of_work() as uow:
-            await self.require_user(uow.session, principal, user_id)
+            await self.require_user(uow, principal, user_id)
             repository = PreferencesRepository(uow.session)
             await repository.set(user_id, update.changes())
             disabled = await repository.disabled(user_id)
@@ -66,8 +65,8 @@ class Notifications:
         return preference_view(disabled)
 
     @staticmethod
-    async def require_user(session: AsyncSession, principal: Principal, user_id: int) -> None:
+    async def require_user(uow: UnitOfWork, principal: Principal, user_id: int) -> None:
         if not principal.may_act_for(user_id):
             raise Forbidden("Only the user or an admin may see or change these preferences")
-        if await session.get(User, user_id) is None:
+        if await UserRepository(uow.session).get(user_id) is None:
             raise NotFound("User not found")

@@ -39,9 +39,8 @@ from serve.resources import Resources
 from storage.content_store import open_content_store
 from storage.course_cache import CourseCache
 from storage.db import UnitOfWork
-from storage.models.course import Course, Lesson, Module
 from storage.progress_cache import ProgressCache
-from storage.repositories.course import CourseRepository
+from storage.repositories.course import Course, CourseRepository, Lesson, Module
 from storage.repositories.enrollment import complete_finished, recompute_percentages
 from workflows.course_activities import index_content
 
@@ -223,7 +222,7 @@ class Revisions:
                 )
             for name, value in fields.items():
                 setattr(lesson, name, value)
-            await repo.session.flush()
+            await repo.flush()
             what = CourseChange(
                 action="lesson_edited", module_id=module_id, lesson_id=lesson_id, fields=[*fields]
             )

@@ -10,7 +10,7 @@ from core.identity import Principal
 from core.pages import page_of
 from core.roster import RosterQuery, cells, csv_text, header
 from serve.resources import Resources
-from storage.models.course import Course
+from storage.repositories.course import CourseRepository
 from storage.repositories.roster import RosterRepository
 
 
@@ -21,7 +21,7 @@ class Roster:
 
     async def check_owner(self, principal: Principal, course_id: int) -> None:
         async with self.db.unit_of_work() as uow:
-            course = await uow.session.get(Course, course_id)
+            course = await CourseRepository(uow.session).get(course_id)
         if course is None or not principal.may_act_for(course.instructor_id):
             raise NotFound("Course not found")
 

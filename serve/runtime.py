@@ -88,11 +88,16 @@ def ray_environment(settings: Settings) -> dict[str, str]:
                 "event=haproxy_missing fallback=python_proxy hint='apt-get install haproxy'"
             )
         return env
+    return env | haproxy_environment(settings, binary)
+
+
+def haproxy_environment(settings: Settings, binary: str) -> dict[str, str]:
+    """Serve's HAProxy mode, its binary wrapped and hardened (serve/haproxy.py install_wrapper)."""
     # HAProxy refuses socket paths over 97 characters and Ray adds a 56-character node id
     # below this folder, so it is short; one per HTTP port, as several stacks may share a host.
     state = Path(tempfile.gettempdir()) / f"sc-haproxy-{settings.http_port}"
     state.mkdir(mode=0o700, exist_ok=True)
-    env |= {
+    return {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
         "RAY_SERVE_HAPROXY_BINARY_PATH": str(
@@ -108,7 +113,6 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # No syslog daemon listens on 127.0.0.1:514 here; HAProxy's own log goes to stderr.
         "RAY_SERVE_HAPROXY_LOG_TARGET": "stderr format raw",
     }
-    return env
 
 
 def hardening(settings: Settings, state: Path) -> Hardening:

@@ -12,7 +12,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from ray.util.metrics import Counter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.credentials import PasswordHasher, normalise_email
 from core.errors import NotFound, Unauthorized
@@ -20,7 +19,7 @@ from core.identity import Role
 from core.settings import Settings
 from core.tokens import issue_access_token, new_refresh_token, new_session_id, refresh_token_hash
 from core.users import LoginAttempt, RefreshRequest, SessionEnd, TokenPair
-from storage.db import Database
+from storage.db import Database, UnitOfWork
 from storage.login_throttle import LoginThrottle, account_hash
 from storage.repositories.session import SessionRepository
 from storage.repositories.user import UserRepository
@@ -71,7 +70,7 @@ class Sessions:
         await self._throttle.clear_pair(email, attempt.client_ip)
         user_id, role, _ = found
         async with self._db.unit_of_work() as uow:
-            tokens = await self._issue(uow.session, user_id, role, new_session_id())
+            tokens = await self._issue(uow, user_id, role, new_session_id())
             await uow.commit()
         log.info("event=login user_id=%s", user_id)
         return tokens
@@ -89,7 +88,7 @@ class Sessions:
                 if family is not None:
                     await self.revocations.revoke([family])
                 raise Unauthorized(BAD_REFRESH)
-            tokens = await self._issue(uow.session, user.id, Role(user.role), used.family_id)
+            tokens = await self._issue(uow, user.id, Role(user.role), used.family_id)
             await uow.commit()
         return tokens
 
@@ -118,12 +117,10 @@ class Sessions:
         log.warning("event=refresh_token_reuse user_id=%s", token.user_id)
         return token.family_id
 
-    async def _issue(
-        self, session: AsyncSession, user_id: int, role: Role, family_id: str
-    ) -> TokenPair:
+    async def _issue(self, uow: UnitOfWork, user_id: int, role: Role, family_id: str) -> TokenPair:
         refresh = new_refresh_token()
         expires_at = datetime.now(UTC) + timedelta(seconds=self._settings.refresh_token_ttl_seconds)
-        await SessionRepository(session).add_token(
+        await SessionRepository(uow.session).add_token(
             user_id, family_id, refresh_token_hash(refresh), expires_at
         )
         ttl = self._settings.access_token_ttl_seconds

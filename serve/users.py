@@ -29,9 +29,8 @@ from serve.resources import Resources
 from serve.sessions import Sessions
 from storage.db import Database, UnitOfWork
 from storage.login_throttle import LoginLimits, LoginThrottle
-from storage.models.user import User
 from storage.repositories.session import SessionRepository
-from storage.repositories.user import UserRepository
+from storage.repositories.user import User, UserRepository
 from storage.revocations import SessionRevocations
 from storage.user_cache import UserCache
 

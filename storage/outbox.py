@@ -1,7 +1,9 @@
-"""The outbox table: events written inside the caller's transaction, read back in order by the
-relay, marked for replay when the broker lost its log, and deleted after the retention period
-(with the processed-event rows that made it exactly-once)."""
+"""The outbox table: events written inside the caller's transaction (or once per event id, for
+activities Temporal may run again), read back in order by the relay, marked for replay when the
+broker lost its log, and deleted after the retention period; and the consumers' processed-event
+rows that make delivery exactly-once, recorded with each effect and deleted after it."""
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +22,7 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
@@ -46,6 +49,30 @@ async def add_events(
     rows = [outbox_row(event, trace) for event, trace in events]
     if rows:
         await session.execute(insert(OutboxEvent), rows)
+
+
+async def add_event_once(session: AsyncSession, event: EventEnvelope) -> bool:
+    """Insert `event`'s row unless its id is there already (an activity run again writes the
+    same event id); False when it was."""
+    inserted = await session.scalar(
+        upsert(OutboxEvent)
+        .values(outbox_row(event))
+        .on_conflict_do_nothing(index_elements=[OutboxEvent.event_id])
+        .returning(OutboxEvent.seq)
+    )
+    return inserted is not None
+
+
+async def first_processing(session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
+    """Record that `group` processes the event, in the transaction of its effect; False when
+    the group had processed it before (a redelivery)."""
+    first = await session.scalar(
+        upsert(ProcessedEvent)
+        .values(consumer_group=group, event_id=event_id)
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return first is not None
 
 
 @dataclass(frozen=True, slots=True)

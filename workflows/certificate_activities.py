@@ -19,7 +19,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -27,8 +26,7 @@ from core.certificates import new_verification_code
 from core.events import CertificateIssuedData, make_event
 from core.settings import Settings
 from storage.db import Database
-from storage.models.outbox import OutboxEvent
-from storage.outbox import outbox_row
+from storage.outbox import add_event_once
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
 from workflows.tasks.certificates import enqueue_certificate_pdf
 
@@ -126,13 +124,7 @@ class CertificateActivities:
             "certificate.issued", str(certificate.enrollment_id), data, source="certificates"
         ).model_copy(update={"id": issued_event_id(certificate.id)})
         async with self.db.unit_of_work() as uow:
-            inserted = await uow.session.scalar(
-                insert(OutboxEvent)
-                .values(outbox_row(event))
-                .on_conflict_do_nothing(index_elements=[OutboxEvent.event_id])
-                .returning(OutboxEvent.seq)
-            )
-            if inserted is None:
+            if not await add_event_once(uow.session, event):
                 return False
             await uow.commit()
         return True

@@ -17,8 +17,7 @@ from core.courses import publish_problems
 from core.events import CourseData, PublishFailedData, make_event
 from storage.content_store import ContentStore
 from storage.db import Database
-from storage.models.course import Course
-from storage.repositories.course import CourseRepository
+from storage.repositories.course import Course, CourseRepository
 from workflows.emit import emit_once
 from workflows.inputs import CourseRequest, PublishFailed
 
@@ -169,7 +168,7 @@ class CourseActivities:
             )
             event = make_event("course.publish_failed", str(course.id), data, source="courses")
             cause = f"publish-failed:{failure.workflow_id}:{run_id}"
-            await emit_once(uow.session, event, cause)
+            await emit_once(uow, event, cause)
             await uow.commit()
 
     @activity.defn(name="mark_archived")

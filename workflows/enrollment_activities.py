@@ -7,12 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
-from sqlalchemy import update
 from temporalio import activity
 
 from core.status import EnrollmentStatus
 from storage.db import Database
-from storage.models.enrollment import Enrollment
 from storage.repositories.enrollment import EnrollmentRepository
 from workflows.inputs import EnrollmentRequest
 
@@ -32,12 +30,8 @@ class EnrollmentActivities:
     @activity.defn(name="initialize_progress")
     async def initialize_progress(self, request: EnrollmentRequest) -> None:
         async with self.db.unit_of_work() as uow:
-            await uow.session.execute(
-                update(Enrollment)
-                .where(
-                    Enrollment.id == request.enrollment_id, Enrollment.last_accessed_at.is_(None)
-                )
-                .values(completion_percentage=0, last_accessed_at=datetime.now(UTC))
+            await EnrollmentRepository(uow.session).start_progress(
+                request.enrollment_id, datetime.now(UTC)
             )
             await uow.commit()
 

@@ -6,7 +6,6 @@ notification consumer turns each into the student's reminder notices."""
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from temporalio import activity, workflow
 from temporalio.client import (
     Client,
@@ -21,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from core.events import ReminderDueData, make_event
     from core.settings import Settings
     from storage.db import Database
-    from storage.models.enrollment import Enrollment
+    from storage.repositories.enrollment import EnrollmentRepository
     from workflows.courses import step
     from workflows.emit import emit_once
 
@@ -45,27 +44,20 @@ class ReminderActivities:
         cutoff = now - timedelta(days=self.settings.reminder_inactive_days)
         day = now.date().isoformat()
         async with self.db.unit_of_work() as uow:
-            rows = await uow.session.execute(
-                select(
-                    Enrollment.id,
-                    Enrollment.student_id,
-                    Enrollment.course_id,
-                    Enrollment.completion_percentage,
-                ).where(Enrollment.status == "active", Enrollment.last_accessed_at < cutoff)
-            )
+            inactive = await EnrollmentRepository(uow.session).inactive(cutoff)
             added = 0
-            for enrollment_id, student_id, course_id, done in rows.all():
+            for enrollment in inactive:
                 data = ReminderDueData(
-                    enrollment_id=enrollment_id,
-                    student_id=student_id,
-                    course_id=course_id,
-                    completion_percentage=float(done or 0),
+                    enrollment_id=enrollment.id,
+                    student_id=enrollment.student_id,
+                    course_id=enrollment.course_id,
+                    completion_percentage=float(enrollment.completion_percentage or 0),
                     day=day,
                 )
                 event = make_event(
-                    "enrollment.reminder_due", str(enrollment_id), data, source="reminders"
+                    "enrollment.reminder_due", str(enrollment.id), data, source="reminders"
                 )
-                added += await emit_once(uow.session, event, f"reminder:{enrollment_id}:{day}")
+                added += await emit_once(uow, event, f"reminder:{enrollment.id}:{day}")
             await uow.commit()
         return added
 

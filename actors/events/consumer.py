@@ -12,8 +12,6 @@ import asyncio
 import logging
 import time
 
-import asyncpg
-import sqlalchemy.exc
 from aiokafka import (
     AIOKafkaConsumer,
     AIOKafkaProducer,
@@ -24,8 +22,6 @@ from aiokafka import (
 from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError, RPCStatusCode
 
 from actors.events.relay import quietly
@@ -35,8 +31,9 @@ from core.errors import ValidationFailed
 from core.events import EventEnvelope, parse_event
 from core.settings import Settings
 from storage.db import Database
+from storage.errors import RowConflict, database_down
 from storage.kafka import DLQ_SUFFIX, consumer, ensure_topics, producer
-from storage.models.events import ProcessedEvent
+from storage.outbox import first_processing
 from storage.telemetry import context_from_headers, service_tracer
 
 log = logging.getLogger(__name__)
@@ -49,17 +46,7 @@ EVENT_LAG = Histogram(
     boundaries=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     tag_keys=("group",),
 )
-DEPENDENCY_ERRORS = (
-    OSError,
-    TimeoutError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.AdminShutdownError,  # pg_terminate_backend, a server shutting down
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    sqlalchemy.exc.TimeoutError,  # pool checkout
-)
+DEPENDENCY_ERRORS = (OSError, TimeoutError, KafkaError)
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
@@ -88,9 +75,7 @@ class FromStart(ConsumerRebalanceListener):
 def dependency_down(error: BaseException | None) -> bool:
     """Whether `error` (or what it wraps) says a dependency is unreachable, not the event bad."""
     while error is not None:
-        if isinstance(error, DEPENDENCY_ERRORS):
-            return True
-        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        if isinstance(error, DEPENDENCY_ERRORS) or database_down(error):
             return True
         if isinstance(error, RPCError) and error.status in UNAVAILABLE:
             return True
@@ -180,7 +165,7 @@ class GroupConsumer:
             try:
                 await self.handle(message, attempt)
                 return
-            except (Poison, IntegrityError) as error:
+            except (Poison, RowConflict) as error:
                 # A missing or conflicting row does not appear by waiting: park it now.
                 await self.dead_letter(message, dlq, str(error)[:1000])
                 return
@@ -223,15 +208,9 @@ class GroupConsumer:
     async def apply(self, event: EventEnvelope) -> bool:
         """Handle the event once; False when this group had already processed it."""
         async with self.db.unit_of_work() as uow:
-            first = await uow.session.scalar(
-                insert(ProcessedEvent)
-                .values(consumer_group=self.group, event_id=event.id)
-                .on_conflict_do_nothing()
-                .returning(ProcessedEvent.event_id)
-            )
-            if first is None:
+            if not await first_processing(uow.session, self.group, event.id):
                 return False
-            await self.subscription.handler(uow.session, event, self.settings)
+            await self.subscription.handler(uow, event, self.settings)
             await uow.commit()
         return True
 

@@ -98,18 +98,29 @@ def lesson_view(row: asyncpg.Record) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "title", "kind", "position", "duration_minutes")}
 
 
+# The columns a new course takes from its body, in the statement's order.
+CREATED = (
+    "title",
+    "description",
+    "category",
+    "level",
+    "enrollment_limit",
+    "pass_threshold",
+    "waitlist",
+)
+
+
 @router.post("/courses", status_code=201)
 async def create_course(body: CourseCreate, caller: Caller) -> dict[str, Any]:
     if caller.role not in (Role.INSTRUCTOR, Role.ADMIN):
         raise HTTPException(403)
-    fields = body.model_dump(exclude={"prerequisite_ids"})
+    fields = body.model_dump(include=set(CREATED))
     async with connection() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "INSERT INTO courses (instructor_id, title, description, category, level, "  # noqa: S608
-            "enrollment_limit, pass_threshold, status, enrolled_count) "
-            f"VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 0) RETURNING {COURSE}",
+            f"INSERT INTO courses (instructor_id, {', '.join(CREATED)}, status, enrolled_count) "  # noqa: S608
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', 0) RETURNING {COURSE}",
             caller.user_id,
-            *fields.values(),
+            *(fields[name] for name in CREATED),
         )
         await conn.executemany(
             "INSERT INTO course_prerequisites (course_id, prerequisite_id) VALUES ($1, $2)",

@@ -1,11 +1,14 @@
-"""Analytics reads, all from what the analytics consumer keeps: the per-day counters of
-`analytics_metrics` (course 0 is the platform) and the active learners per day. The figures
-follow the events, so they trail a write by the event path's lag."""
+"""What the analytics consumer keeps, and the analytics reads from it: the per-day counters of
+`analytics_metrics` (course 0 is the platform, one partition per month) and the active
+learners per day. The figures follow the events, so they trail a write by the event path's
+lag."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.course import Course
@@ -37,6 +40,45 @@ def hours(seconds: int, completions: int) -> float | None:
 class AnalyticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def ensure_month(self, day: date) -> None:
+        """The month's partition of analytics_metrics (seed 6.3), created the first time it is
+        used."""
+        start = day.replace(day=1)
+        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        name = f"analytics_metrics_y{start.year}m{start.month:02d}"
+        exists = text("SELECT to_regclass(:name) IS NOT NULL")
+        if await self.session.scalar(exists, {"name": name}):
+            return
+        # Partitions handled side by side would race to create it ("relation already exists"):
+        # the lock lets the first create it and the others see it once that one committed.
+        lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+        await self.session.execute(lock, {"name": name})
+        # Identifiers cannot be parameters; both are built from integers above.
+        await self.session.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF analytics_metrics "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+        )
+
+    async def bump(self, day: date, course_ids: Sequence[int], amounts: dict[str, int]) -> None:
+        """Add `amounts` to the counters of `day` for each course id."""
+        for course_id in course_ids:
+            statement = insert(M).values(day=day, course_id=course_id, **amounts)
+            statement = statement.on_conflict_do_update(
+                index_elements=["day", "course_id"],
+                set_={name: getattr(M, name) + value for name, value in amounts.items()},
+            )
+            await self.session.execute(statement)
+
+    async def add_active(self, day: date, course_ids: Sequence[int], student_id: int) -> None:
+        """The student was active on `day` in each course (once per day and course)."""
+        rows = [
+            {"day": day, "course_id": course_id, "student_id": student_id}
+            for course_id in course_ids
+        ]
+        await self.session.execute(insert(ActiveLearner).values(rows).on_conflict_do_nothing())
 
     async def totals(self, course_id: int) -> dict[str, int]:
         """Every counter of `course_id`, summed over all days."""

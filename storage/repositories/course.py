@@ -50,6 +50,17 @@ class CourseRepository:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
+    async def flush(self) -> None:
+        """Write the changes made to the rows it handed out (the commit is the caller's)."""
+        await self.session.flush()
+
+    async def title(self, course_id: int) -> str | None:
+        return await self.session.scalar(select(Course.title).where(Course.id == course_id))
+
+    async def module_title(self, module_id: int) -> str | None:
+        """The module's title, also of a removed module (its events may arrive after)."""
+        return await self.session.scalar(select(Module.title).where(Module.id == module_id))
+
     async def prerequisite_ids(self, course_id: int) -> list[int]:
         rows = await self.session.scalars(
             select(CoursePrerequisite.prerequisite_id)

@@ -3,6 +3,7 @@ and status changes of admission and drop. The group commit of progress is in
 storage/repositories/progress.py."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ScalarSelect, Select, func, select, text, update
@@ -16,6 +17,15 @@ from core.status import CourseStatus, EnrollmentStatus
 from storage.models.course import Course, CoursePrerequisite, Lesson, Module
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
 
+
+@dataclass(frozen=True, slots=True)
+class InactiveEnrollment:
+    id: int
+    student_id: int
+    course_id: int
+    completion_percentage: float | None
+
+
 ENROLLMENT_STATE_COLUMNS = (
     Enrollment.id,
     Enrollment.student_id,
@@ -26,6 +36,12 @@ ENROLLMENT_STATE_COLUMNS = (
     Enrollment.last_accessed_at,
     Enrollment.certificate_id,
 )
+
+
+def new_state(row: Enrollment) -> EnrollmentState:
+    """The state of an enrollment just admitted or promoted: nothing completed or accessed."""
+    columns = (row.id, row.student_id, row.course_id, row.status, row.enrolled_at)
+    return enrollment_state((*columns, None, None, None), (), ())
 
 
 def per_enrollment(
@@ -81,6 +97,46 @@ class EnrollmentRepository:
             prerequisite_ids=tuple(prerequisites),
             structure=structure,
             waitlist=course.waitlist,
+        )
+
+    async def get(self, enrollment_id: int) -> Enrollment | None:
+        return await self.session.get(Enrollment, enrollment_id)
+
+    async def enrolled_at(self, enrollment_id: int) -> datetime | None:
+        return await self.session.scalar(
+            select(Enrollment.enrolled_at).where(Enrollment.id == enrollment_id)
+        )
+
+    async def students_studying(self, course_id: int) -> set[int]:
+        """The students of the course's pending and active enrollments."""
+        students = await self.session.scalars(
+            select(Enrollment.student_id).where(
+                Enrollment.course_id == course_id,
+                Enrollment.status.in_([EnrollmentStatus.PENDING, EnrollmentStatus.ACTIVE]),
+            )
+        )
+        return set(students)
+
+    async def inactive(self, since: datetime) -> list[InactiveEnrollment]:
+        """The active enrollments that have seen no progress since `since`."""
+        rows = await self.session.execute(
+            select(
+                Enrollment.id,
+                Enrollment.student_id,
+                Enrollment.course_id,
+                Enrollment.completion_percentage,
+            ).where(
+                Enrollment.status == EnrollmentStatus.ACTIVE, Enrollment.last_accessed_at < since
+            )
+        )
+        return [InactiveEnrollment(*row) for row in rows]
+
+    async def start_progress(self, enrollment_id: int, at: datetime) -> None:
+        """Progress at 0 and the first access at `at`, unless progress was started before."""
+        await self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == enrollment_id, Enrollment.last_accessed_at.is_(None))
+            .values(completion_percentage=0, last_accessed_at=at)
         )
 
     async def course_of_lesson(self, lesson_id: int) -> int | None:
@@ -185,7 +241,7 @@ class EnrollmentRepository:
         course_id: int,
         at: datetime,
         status: EnrollmentStatus = EnrollmentStatus.PENDING,
-    ) -> Enrollment | None:
+    ) -> EnrollmentState | None:
         """The new enrollment (pending, or waitlisted), or None when the student already has one
         for the course."""
         statement = (
@@ -194,7 +250,8 @@ class EnrollmentRepository:
             .on_conflict_do_nothing(constraint="uq_enrollments_student_course")
             .returning(Enrollment)
         )
-        return (await self.session.scalars(statement)).one_or_none()
+        row = (await self.session.scalars(statement)).one_or_none()
+        return None if row is None else new_state(row)
 
     async def set_status(
         self, enrollment_id: int, from_statuses: Sequence[str], to_status: str, **values
@@ -223,7 +280,9 @@ class EnrollmentRepository:
         ahead = self.waitlisted(course_id).where(Enrollment.id <= enrollment_id)
         return await self.session.scalar(select(func.count()).select_from(ahead.subquery())) or 0
 
-    async def promote_head(self, course_id: int, at: datetime) -> tuple[Enrollment, int] | None:
+    async def promote_head(
+        self, course_id: int, at: datetime
+    ) -> tuple[EnrollmentState, int] | None:
         """The head of the waitlist takes a seat and becomes pending: it and the seats taken with
         it, or None when nobody waits or no seat is left. The head's row stays locked until the
         commit, so a drop of it at the same time waits and then finds it pending."""
@@ -237,7 +296,7 @@ class EnrollmentRepository:
             return None
         head.status, head.enrolled_at = EnrollmentStatus.PENDING, at
         await self.session.flush()
-        return head, taken
+        return new_state(head), taken
 
     async def waitlist_page(
         self, course_id: int, page: int, page_size: int

@@ -1,5 +1,6 @@
 """Users and instructor profiles in PostgreSQL."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,13 @@ INSTRUCTOR_TOTALS = text(
         WHERE c.instructor_id = :user_id AND e.status <> 'dropped') AS total_students
     """
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    user_id: int
+    email: str
+    full_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +61,13 @@ class UserRepository:
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def contacts(self, user_ids: Sequence[int]) -> list[Contact]:
+        """The email address and name of each of the users that exists."""
+        rows = await self.session.execute(
+            select(User.id, User.email, User.full_name).where(User.id.in_(user_ids))
+        )
+        return [Contact(*row) for row in rows]
 
     async def by_email(self, email: str) -> User | None:
         return await self.session.scalar(select(User).where(User.email == email))

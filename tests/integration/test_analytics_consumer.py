@@ -22,7 +22,7 @@ from tests.integration.certificate_rows import completed_enrollment
 async def apply(db: Database, settings: Settings, *events) -> None:
     async with db.unit_of_work() as uow:
         for event in events:
-            await record(uow.session, event, settings)
+            await record(uow, event, settings)
         await uow.commit()
 
 

@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy import text
 
-from actors.analytics import ensure_month
 from storage.db import Database
+from storage.repositories.analytics import AnalyticsRepository
 
 MONTH = date(2099, 1, 15)
 PARTITION = "analytics_metrics_y2099m01"
@@ -18,7 +18,7 @@ async def test_concurrent_first_events_of_a_month_create_its_partition_once(
 ) -> None:
     async def first_event() -> None:
         async with db.unit_of_work() as uow:
-            await ensure_month(uow.session, MONTH)
+            await AnalyticsRepository(uow.session).ensure_month(MONTH)
             await uow.commit()
 
     try:

@@ -11,14 +11,12 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
-
 from core.settings import Settings, get_settings
 from storage.db import Database
-from storage.models.course import Course
-from storage.models.report import CourseReport
 from storage.objects import ObjectStore
 from storage.repositories.analytics import AnalyticsRepository
+from storage.repositories.course import CourseRepository
+from storage.repositories.report import CourseReport, ReportRepository
 from workflows.celery_app import BackoffTask, app, celery_for
 from workflows.tasks.report_render import ReportContent, render_csv, render_pdf
 
@@ -37,7 +35,7 @@ def report_keys(report_id: uuid.UUID) -> tuple[str, str]:
 
 async def content_of(db: Database, report: CourseReport) -> ReportContent:
     async with db.unit_of_work() as uow:
-        course = await uow.session.get(Course, report.course_id)
+        course = await CourseRepository(uow.session).get(report.course_id)
         if course is None:
             raise ReportMissing(f"course {report.course_id} does not exist")
         analytics = AnalyticsRepository(uow.session)
@@ -49,9 +47,7 @@ async def content_of(db: Database, report: CourseReport) -> ReportContent:
 
 async def mark(db: Database, report_id: uuid.UUID, **values: object) -> None:
     async with db.unit_of_work() as uow:
-        await uow.session.execute(
-            update(CourseReport).where(CourseReport.id == report_id).values(**values)
-        )
+        await ReportRepository(uow.session).mark(report_id, **values)
         await uow.commit()
 
 
@@ -60,7 +56,7 @@ async def build(settings: Settings, report_id: uuid.UUID) -> str:
     db = Database(settings)
     try:
         async with db.unit_of_work() as uow:
-            report = await uow.session.get(CourseReport, report_id)
+            report = await ReportRepository(uow.session).get(report_id)
         if report is None:
             raise ReportMissing(f"report {report_id} does not exist")
         if report.status == "DONE":
