@@ -118,15 +118,18 @@ class Shard:
         return await handler(op)
 
     async def reload_course(self, op: ReloadCourse) -> None:
-        """Forget the course (its structure may have been revised) and answer once every change
-        computed over the old structure is durable: the caller then recomputes percentages in
-        PostgreSQL, and no late commit of an old percentage can overwrite them."""
+        """Forget the course (its structure may have been revised) and the enrollments in it,
+        and answer once every change computed over the old structure is durable: the caller then
+        recomputes percentages and completions in PostgreSQL, and no late commit of an old
+        percentage can overwrite them (the caller reloads again after, for the statuses)."""
         self.entities.forget_course(op.course_id)
         loading = self.entities.loads.inflight.get(("course", op.course_id))
         if loading is not None:  # a read that began before the revision committed
             await asyncio.wait([loading])
             self.entities.forget_course(op.course_id)
         await self.committer.settled()
+        for student in self.entities.students.values():  # statuses the revision may change
+            student.forget_enrollment(op.course_id)
 
     # Progress -------------------------------------------------------------------------------
 
@@ -188,7 +191,7 @@ class Shard:
         """Group-commit the completion of lesson `key[1]` of enrollment `key[0]`; concurrent
         completions of it wait on this one."""
         enrollment_id, lesson_id = key
-        pending = student.pending[enrollment_id]
+        pending = student.pending.setdefault(enrollment_id, set())
         done = asyncio.get_running_loop().create_future()
         student.inflight[key] = done
         pending.add(lesson_id)
@@ -201,6 +204,8 @@ class Shard:
             raise
         finally:
             pending.discard(lesson_id)
+            if not pending:
+                del student.pending[enrollment_id]
             del student.inflight[key]
 
     async def committed(self, changes: Sequence[ProgressChange]) -> None:

@@ -5,6 +5,7 @@ worker host) can reach the shards without importing the pool."""
 import asyncio
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.ops import ReloadCourse
 from actors.placement import shard_name
@@ -15,14 +16,20 @@ NAMESPACE = "smartcourse"
 
 
 def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
+    """The shards, created where missing. On a cluster they are dealt out over the nodes alive
+    at creation, so one node's loss moves few: "SPREAD" does not spread actors that reserve no
+    CPU (ray-project/ray#27577; seen here as all four shards on one of three nodes). The
+    affinity is soft, so a shard restarted after its node is gone goes to another."""
+    nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
     return [
         Shard.options(
             name=shard_name(index),
             namespace=NAMESPACE,
             lifetime="detached",
             get_if_exists=True,
-            # On a cluster the shards go to different nodes, so one node's loss moves few.
-            scheduling_strategy="SPREAD",
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                nodes[index % len(nodes)], soft=True
+            ),
         ).remote(settings, index)
         for index in range(settings.shard_count)
     ]

@@ -1,8 +1,11 @@
 """Enrollments: the state an entity holds, who is admitted to a course (`admission`), and what
 enrollment and progress calls accept and answer."""
 
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,9 +16,11 @@ from core.status import CourseStatus, EnrollmentStatus
 from core.text import RowId, StrictInt64
 
 
-@dataclass
+@dataclass(slots=True)
 class EnrollmentState:
-    """An enrollment as its entity holds it."""
+    """An enrollment as its entity holds it, compact so a million active ones fit in a GB of
+    shard memory (benchmarks/entity_memory.py): slots, the completed lessons as one machine-int
+    array, and the quizzes tried as another, `lesson, attempts, best score` per quiz."""
 
     id: int
     student_id: int
@@ -25,8 +30,48 @@ class EnrollmentState:
     completed_at: datetime | None
     last_accessed_at: datetime | None
     certificate_id: int | None
-    completed: set[int] = field(default_factory=set)
-    attempts: dict[int, int] = field(default_factory=dict)
+    completed: array = field(default_factory=lambda: array("q"))
+    quizzes: array = field(default_factory=lambda: array("q"))
+
+    def complete(self, lesson_id: int) -> None:
+        if lesson_id not in self.completed:
+            self.completed.append(lesson_id)
+
+    def record_attempt(self, lesson_id: int, attempt: int, score: int) -> None:
+        for at in range(0, len(self.quizzes), 3):
+            if self.quizzes[at] == lesson_id:
+                self.quizzes[at + 1] = max(self.quizzes[at + 1], attempt)
+                self.quizzes[at + 2] = max(self.quizzes[at + 2], score)
+                return
+        self.quizzes.extend((lesson_id, attempt, score))
+
+    def attempts(self, lesson_id: int) -> int:
+        """How many attempts at the quiz `lesson_id` are stored."""
+        tried = self.quizzes
+        return next((tried[x + 1] for x in range(0, len(tried), 3) if tried[x] == lesson_id), 0)
+
+    @property
+    def best_scores(self) -> dict[int, int]:
+        """A new dict, `lesson -> best score`, of the quizzes tried."""
+        tried = self.quizzes
+        return {tried[x]: tried[x + 2] for x in range(0, len(tried), 3)}
+
+
+def enrollment_state(
+    columns: Sequence[Any],
+    completed: Iterable[int],
+    attempts: Iterable[tuple[int, int, int]],
+) -> EnrollmentState:
+    """An entity's state from its stored row: the enrollment's columns (in EnrollmentState's
+    order, status as stored), its completed lessons and its attempts `(lesson, number, score)`."""
+    best: dict[int, tuple[int, int]] = {}
+    for lesson_id, attempt, score in attempts:
+        taken, top = best.get(lesson_id, (0, 0))
+        best[lesson_id] = (max(taken, attempt), max(top, score))
+    tried = array("q", [x for lesson_id, pair in best.items() for x in (lesson_id, *pair)])
+    state = EnrollmentState(*columns, array("q", sorted(set(completed))), tried)
+    state.status = EnrollmentStatus(state.status)  # one shared object, not a string per row
+    return state
 
 
 @dataclass(frozen=True)

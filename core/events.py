@@ -133,14 +133,15 @@ class Topic:
 
 
 DAY_MS = 24 * 3600 * 1000
-# Seed 6.1: partition counts and retention per topic. The seed's `analytics.events` is left
-# out: derived figures live in `analytics_metrics` and nobody would read them from a topic.
+# Seed 6.1: partition counts and retention per topic. The seed's `analytics.events` and
+# `notification.events` are left out: derived figures live in `analytics_metrics` and sent
+# notices in `notifications` (with Celery's task results), and nobody would read either from a
+# topic; a topic no one writes or reads only costs the broker partitions.
 TOPICS: tuple[Topic, ...] = (
     Topic("user.events", 3, 7 * DAY_MS),
     Topic("course.events", 6, 7 * DAY_MS),
     Topic("enrollment.events", 6, 7 * DAY_MS),
     Topic("progress.events", 12, 3 * DAY_MS),
-    Topic("notification.events", 3, 7 * DAY_MS),
 )
 TOPIC_OF_PREFIX = {
     "user": "user.events",

@@ -2,6 +2,7 @@
 completion, whether the course is finished) and the change a completion makes. Quiz scoring is
 in core/quizzes.py."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,11 +13,13 @@ from core.status import ENROLLMENT_MOVES, EnrollmentStatus, sources
 
 @dataclass(frozen=True)
 class CourseStructure:
-    """A published course's lessons per module, in order, and its quiz keys."""
+    """A published course's lessons per module, in order, its quiz keys, and the quiz average
+    (0..100) a learner needs besides every lesson to complete it."""
 
     course_id: int
     modules: dict[int, tuple[int, ...]]
     quizzes: dict[int, dict] = field(default_factory=dict)
+    pass_threshold: int = 0
 
     @property
     def lesson_count(self) -> int:
@@ -42,15 +45,21 @@ class ProgressView(BaseModel):
     completed_lessons: list[int]
     modules: list[ModuleProgress]
     last_accessed_at: str | None
+    # The mean best quiz score (null for a course without quizzes), and why an enrollment whose
+    # lessons are all done is not completed (`quiz_average_below_threshold`), else null.
+    quiz_average: float | None = None
+    blocked_by: str | None = None
 
 
-def percentage(structure: CourseStructure, completed: set[int]) -> float:
+def percentage(structure: CourseStructure, completed: Collection[int]) -> float:
     total = structure.lesson_count
     done = sum(1 for lessons in structure.modules.values() for x in lessons if x in completed)
     return round(100.0 * done / total, 2) if total else 0.0
 
 
-def modules_progress(structure: CourseStructure, completed: set[int]) -> list[ModuleProgress]:
+def modules_progress(
+    structure: CourseStructure, completed: Collection[int]
+) -> list[ModuleProgress]:
     return [
         ModuleProgress(
             module_id=module_id,
@@ -71,7 +80,7 @@ def module_completed_by(structure: CourseStructure, before: set[int], lesson_id:
     return module_id if all(x in after for x in structure.modules[module_id]) else None
 
 
-def course_completed(structure: CourseStructure, completed: set[int]) -> bool:
+def course_completed(structure: CourseStructure, completed: Collection[int]) -> bool:
     return structure.lesson_count > 0 and percentage(structure, completed) == 100.0
 
 
@@ -99,6 +108,9 @@ class ProgressChange:
     quiz: dict | None = None
 
 
+QUIZ_AVERAGE_BELOW_THRESHOLD = "quiz_average_below_threshold"
+
+
 @dataclass(frozen=True, slots=True)
 class CompletionCheck:
     """Whether an enrollment completes; when it does not, why (shown with the enrollment)."""
@@ -118,16 +130,13 @@ def quiz_average(structure: CourseStructure, best_scores: dict[int, int]) -> flo
 
 
 def completion_check(
-    structure: CourseStructure,
-    completed: set[int],
-    best_scores: dict[int, int],
-    pass_threshold: int,
+    structure: CourseStructure, completed: Collection[int], best_scores: dict[int, int]
 ) -> CompletionCheck:
-    """The course completes when every lesson is done and the quiz average reaches
-    `pass_threshold` (0..100); a course without quizzes needs the lessons only."""
-    if not course_completed(structure, completed):
-        return CompletionCheck(False, "lessons_remaining")
+    """The course completes when every lesson is done and the quiz average reaches the course's
+    `pass_threshold`; a course without quizzes needs the lessons only."""
     average = quiz_average(structure, best_scores)
-    if average is not None and average < pass_threshold:
-        return CompletionCheck(False, "quiz_average_below_threshold", average)
+    if not course_completed(structure, completed):
+        return CompletionCheck(False, "lessons_remaining", average)
+    if average is not None and average < structure.pass_threshold:
+        return CompletionCheck(False, QUIZ_AVERAGE_BELOW_THRESHOLD, average)
     return CompletionCheck(True, None, average)

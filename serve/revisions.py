@@ -6,11 +6,14 @@ change in its transaction; then the shards reload the course (and settle every c
 over the old structure), every learner's percentage is recomputed over the new structure in
 PostgreSQL, progress snapshots and the course view are dropped and the content store is
 re-indexed. Removed lessons are marked, never deleted, so no completion is lost: those of a
-removed lesson stay and stop counting. Statuses are not touched, so a learner who had finished
-stays completed and keeps the certificate.
+removed lesson stay and stop counting. A learner who had finished stays completed and keeps the
+certificate; one whom the revision leaves finished (the lessons they lacked removed) completes
+with `enrollment.completed`, as a last lesson would complete them, and the shards drop their
+copies of the course's enrollments so the next read sees it.
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from actors.shards import reload_course
@@ -24,7 +27,12 @@ from core.courses import (
     publish_problems,
 )
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.events import CourseChange, CourseUpdatedData, make_event
+from core.events import (
+    CourseChange,
+    CourseUpdatedData,
+    EnrollmentCompletedData,
+    make_event,
+)
 from core.identity import Principal
 from serve.courses import module_view
 from serve.resources import Resources
@@ -33,7 +41,7 @@ from storage.course_cache import CourseCache
 from storage.db import UnitOfWork
 from storage.progress_cache import ProgressCache
 from storage.repositories.course import Course, CourseRepository, Lesson, Module
-from storage.repositories.enrollment import recompute_percentages
+from storage.repositories.enrollment import complete_finished, recompute_percentages
 from workflows.course_activities import index_content
 
 T = TypeVar("T")
@@ -108,7 +116,17 @@ class Revisions:
         await reload_course(self.settings, course_id)
         async with self.db.unit_of_work() as uow:
             enrollment_ids = await recompute_percentages(uow.session, course_id)
+            at = datetime.now(UTC)
+            for enrollment_id, student_id in await complete_finished(uow.session, course_id, at):
+                data = EnrollmentCompletedData(
+                    enrollment_id=enrollment_id,
+                    student_id=student_id,
+                    course_id=course_id,
+                    completed_at=at,
+                )
+                uow.emit(make_event("enrollment.completed", str(enrollment_id), data, "courses"))
             await uow.commit()
+        await reload_course(self.settings, course_id)
         await self.progress_cache.forget(enrollment_ids)
         await self.cache.invalidate(course_id, [category])
         await index_content(self.db, self.content, course_id)

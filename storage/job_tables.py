@@ -26,6 +26,8 @@ class Table:
     name: str
     key: str
     columns: tuple[tuple[str, pa.DataType], ...]
+    # Rows a revision removed (`deleted_at` set) are not part of the course any more.
+    live_only: bool = False
 
     @property
     def schema(self) -> pa.Schema:
@@ -47,7 +49,12 @@ TABLES: dict[str, Table] = {
                 ("published_at", TIME),
             ),
         ),
-        Table("modules", "id", (("id", ID), ("course_id", ID), ("title", TEXT), ("position", ID))),
+        Table(
+            "modules",
+            "id",
+            (("id", ID), ("course_id", ID), ("title", TEXT), ("position", ID)),
+            live_only=True,
+        ),
         Table(
             "lessons",
             "id",
@@ -59,6 +66,7 @@ TABLES: dict[str, Table] = {
                 ("kind", TEXT),
                 ("position", ID),
             ),
+            live_only=True,
         ),
         Table(
             "enrollments",
@@ -156,6 +164,7 @@ async def fetch_range(dsn: str, table: Table, low: int, high: int) -> pa.Table:
     sql = (
         f"SELECT {select} FROM {table.name} "  # noqa: S608
         f"WHERE {table.key} >= {int(low)} AND {table.key} < {int(high)}"
+        + (" AND deleted_at IS NULL" if table.live_only else "")
     )
     chunks: list[bytes] = []
 

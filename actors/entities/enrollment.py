@@ -19,11 +19,12 @@ from core.events import (
     make_event,
 )
 from core.progress import (
+    QUIZ_AVERAGE_BELOW_THRESHOLD,
     CourseStructure,
     ProgressChange,
     ProgressView,
     completes_enrollment,
-    course_completed,
+    completion_check,
     module_completed_by,
     modules_progress,
     percentage,
@@ -32,7 +33,7 @@ from core.quizzes import QuizResult, next_attempt
 from core.status import EnrollmentStatus
 
 
-@dataclass
+@dataclass(slots=True)
 class StudentEntity:
     """A student's enrollments by course, and the lessons whose commit is in flight."""
 
@@ -50,14 +51,24 @@ class StudentEntity:
     def busy(self) -> bool:
         return bool(self.inflight) or any(self.pending.values()) or bool(self.pending_attempts)
 
+    def forget_enrollment(self, course_id: int) -> None:
+        """Drop the enrollment in `course_id` unless a change to it is in flight; the next
+        call re-reads it from PostgreSQL."""
+        enrollment = self.by_course.get(course_id)
+        if enrollment is None or self.pending.get(enrollment.id):
+            return
+        if any(key[0] == enrollment.id for key in self.pending_attempts):
+            return
+        del self.by_course[course_id]
+
     def done_or_pending(self, enrollment: EnrollmentState) -> set[int]:
         """The lessons completed, committed or on their way: what the next change builds on."""
-        return enrollment.completed | self.pending.setdefault(enrollment.id, set())
+        return set(enrollment.completed) | self.pending.get(enrollment.id, set())
 
     def attempt_number(self, enrollment: EnrollmentState, lesson_id: int, limit: int) -> int:
         """The next attempt at the quiz, counting those in flight; Conflict past `limit`."""
         in_flight = self.pending_attempts.get((enrollment.id, lesson_id), 0)
-        return next_attempt(enrollment.attempts.get(lesson_id, 0) + in_flight, limit)
+        return next_attempt(enrollment.attempts(lesson_id) + in_flight, limit)
 
 
 def awaits_outside_change(enrollment: EnrollmentState) -> bool:
@@ -91,46 +102,78 @@ def enrollment_event(kind: str, enrollment: EnrollmentState) -> EventEnvelope:
 
 def progress_view(enrollment: EnrollmentState, structure: CourseStructure) -> dict:
     at = enrollment.last_accessed_at
+    check = completion_check(structure, enrollment.completed, enrollment.best_scores)
+    held_back = (
+        enrollment.status != EnrollmentStatus.COMPLETED
+        and check.reason == QUIZ_AVERAGE_BELOW_THRESHOLD
+    )
     return ProgressView(
         enrollment_id=enrollment.id,
         completion_percentage=percentage(structure, enrollment.completed),
         completed_lessons=sorted(enrollment.completed),
         modules=modules_progress(structure, enrollment.completed),
         last_accessed_at=at.isoformat() if at else None,
+        quiz_average=check.quiz_average,
+        blocked_by=QUIZ_AVERAGE_BELOW_THRESHOLD if held_back else None,
     ).model_dump(mode="json")
 
 
+def finishes(
+    enrollment: EnrollmentState,
+    structure: CourseStructure,
+    after: set[int],
+    best_scores: dict[int, int],
+) -> bool:
+    """Whether lessons `after` and quiz scores `best_scores` complete this enrollment now."""
+    check = completion_check(structure, after, best_scores)
+    return completes_enrollment(enrollment.status, check.completed)
+
+
 def completion(
-    enrollment: EnrollmentState, structure: CourseStructure, before: set[int], lesson_id: int
+    enrollment: EnrollmentState,
+    structure: CourseStructure,
+    before: set[int],
+    lesson_id: int,
+    best_scores: dict[int, int] | None = None,
 ) -> tuple[ProgressChange, list[EventEnvelope]]:
-    """The change and events of completing `lesson_id` after `before` (committed + in flight)."""
+    """The change and events of completing `lesson_id` after `before` (committed + in flight),
+    with the quiz scores `best_scores` (the committed ones by default)."""
     after = before | {lesson_id}
-    now = datetime.now(UTC)
-    done = course_completed(structure, after)
+    scores = enrollment.best_scores if best_scores is None else best_scores
     change = ProgressChange(
         enrollment_id=enrollment.id,
         student_id=enrollment.student_id,
-        at=now,
+        at=datetime.now(UTC),
         percentage=percentage(structure, after),
         lesson_id=lesson_id,
-        completed_course=done,
+        completed_course=finishes(enrollment, structure, after, scores),
     )
-    ids = {
+    data = ProgressUpdatedData(
+        **ids_of(enrollment), lesson_id=lesson_id, completion_percentage=change.percentage
+    )
+    events = [make_event("progress.updated", str(enrollment.id), data, source="progress")]
+    module_id = module_completed_by(structure, before, lesson_id)
+    if module_id is not None:
+        data = ModuleCompletedData(**ids_of(enrollment), module_id=module_id)
+        events.append(
+            make_event("progress.module_completed", str(enrollment.id), data, source="progress")
+        )
+    return change, events + completed_events(enrollment, change)
+
+
+def ids_of(enrollment: EnrollmentState) -> dict[str, int]:
+    return {
         "enrollment_id": enrollment.id,
         "student_id": enrollment.student_id,
         "course_id": enrollment.course_id,
     }
-    subject = str(enrollment.id)
-    data = ProgressUpdatedData(**ids, lesson_id=lesson_id, completion_percentage=change.percentage)
-    events = [make_event("progress.updated", subject, data, source="progress")]
-    module_id = module_completed_by(structure, before, lesson_id)
-    if module_id is not None:
-        data = ModuleCompletedData(**ids, module_id=module_id)
-        events.append(make_event("progress.module_completed", subject, data, source="progress"))
-    if done:
-        data = EnrollmentCompletedData(**ids, completed_at=now)
-        events.append(make_event("enrollment.completed", subject, data, source="progress"))
-    return change, events
+
+
+def completed_events(enrollment: EnrollmentState, change: ProgressChange) -> list[EventEnvelope]:
+    if not change.completed_course:
+        return []
+    data = EnrollmentCompletedData(**ids_of(enrollment), completed_at=change.at)
+    return [make_event("enrollment.completed", str(enrollment.id), data, source="progress")]
 
 
 def quiz_attempt(
@@ -150,22 +193,30 @@ def quiz_attempt(
         "passed": result.passed,
         "answers": list(answers),
     }
+    scores = enrollment.best_scores
+    scores[lesson_id] = max(scores.get(lesson_id, 0), result.score)
     if result.passed and lesson_id not in before:
-        change, events = completion(enrollment, structure, before, lesson_id)
+        change, events = completion(enrollment, structure, before, lesson_id, scores)
         return replace(change, quiz=record), events
-    at, done = datetime.now(UTC), percentage(structure, before)
-    return ProgressChange(enrollment.id, enrollment.student_id, at, done, quiz=record), []
+    # A better score on a quiz whose lesson is done may lift the average to the threshold.
+    change = ProgressChange(
+        enrollment.id,
+        enrollment.student_id,
+        datetime.now(UTC),
+        percentage(structure, before),
+        quiz=record,
+        completed_course=finishes(enrollment, structure, before, scores),
+    )
+    return change, completed_events(enrollment, change)
 
 
 def apply(enrollment: EnrollmentState, change: ProgressChange) -> None:
     """A committed change, applied to the entity as the group commit stored it."""
     enrollment.last_accessed_at = change.at
     if change.lesson_id is not None and (change.quiz is None or change.quiz["passed"]):
-        enrollment.completed.add(change.lesson_id)
+        enrollment.complete(change.lesson_id)
     if change.quiz is not None:
-        lesson = change.quiz["lesson_id"]
-        enrollment.attempts[lesson] = max(
-            enrollment.attempts.get(lesson, 0), change.quiz["attempt"]
-        )
+        quiz = change.quiz
+        enrollment.record_attempt(quiz["lesson_id"], quiz["attempt"], quiz["score"])
     if completes_enrollment(enrollment.status, change.completed_course):
         enrollment.status, enrollment.completed_at = EnrollmentStatus.COMPLETED, change.at

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from core.enrollments import CourseState, EnrollmentState
-from core.progress import CourseStructure
+from core.enrollments import CourseState, EnrollmentState, enrollment_state
+from core.progress import COMPLETES_FROM, CourseStructure
 from core.status import CourseStatus, EnrollmentStatus
 from storage.models.course import Course, CoursePrerequisite, Lesson, Module
 from storage.models.enrollment import Enrollment, LessonCompletion, QuizAttempt
@@ -40,9 +40,8 @@ ENROLLMENT_STATE_COLUMNS = (
 
 def new_state(row: Enrollment) -> EnrollmentState:
     """The state of an enrollment just admitted or promoted: nothing completed or accessed."""
-    return EnrollmentState(
-        row.id, row.student_id, row.course_id, row.status, row.enrolled_at, None, None, None
-    )
+    columns = (row.id, row.student_id, row.course_id, row.status, row.enrolled_at)
+    return enrollment_state((*columns, None, None, None), (), ())
 
 
 def per_enrollment(
@@ -83,6 +82,7 @@ class EnrollmentRepository:
             course_id=course_id,
             modules={m: tuple(x.id for x in lessons if x.module_id == m) for m in modules},
             quizzes={x.id: x.quiz for x in lessons if x.quiz is not None},
+            pass_threshold=course.pass_threshold,
         )
         prerequisites = await self.session.scalars(
             select(CoursePrerequisite.prerequisite_id).where(
@@ -147,8 +147,8 @@ class EnrollmentRepository:
     async def enrollments(
         self, student_id: int, course_id: int | None = None
     ) -> list[EnrollmentState]:
-        """The student's enrollments with their completed lessons and quiz attempts, read in one
-        statement (so from one snapshot, and in one round trip)."""
+        """The student's enrollments with their completed lessons, quiz attempts and best quiz
+        scores, read in one statement (so from one snapshot, and in one round trip)."""
         statement = select(
             *ENROLLMENT_STATE_COLUMNS,
             per_enrollment(
@@ -162,19 +162,25 @@ class EnrollmentRepository:
             per_enrollment(QuizAttempt.attempt, QuizAttempt.enrollment_id, QuizAttempt.id).label(
                 "quiz_attempts"
             ),
+            per_enrollment(QuizAttempt.score, QuizAttempt.enrollment_id, QuizAttempt.id).label(
+                "quiz_scores"
+            ),
         ).where(Enrollment.student_id == student_id)
         if course_id is not None:
             statement = statement.where(Enrollment.course_id == course_id)
-        states = []
-        for row in await self.session.execute(statement):
-            state = EnrollmentState(*row[: len(ENROLLMENT_STATE_COLUMNS)])
-            state.completed.update(row.completed or ())
-            for lesson_id, attempt in zip(
-                row.quiz_lessons or (), row.quiz_attempts or (), strict=True
-            ):
-                state.attempts[lesson_id] = max(state.attempts.get(lesson_id, 0), attempt)
-            states.append(state)
-        return states
+        return [
+            enrollment_state(
+                row[: len(ENROLLMENT_STATE_COLUMNS)],
+                row.completed or (),
+                zip(
+                    row.quiz_lessons or (),
+                    row.quiz_attempts or (),
+                    row.quiz_scores or (),
+                    strict=True,
+                ),
+            )
+            for row in await self.session.execute(statement)
+        ]
 
     async def for_student(
         self, student_id: int, offset: int, limit: int
@@ -330,3 +336,47 @@ RECOMPUTE_PERCENTAGES = text(
 async def recompute_percentages(session: AsyncSession, course_id: int) -> list[int]:
     """Every enrollment's percentage over the course's current structure; their ids."""
     return list(await session.scalars(RECOMPUTE_PERCENTAGES, {"course_id": course_id}))
+
+
+# After a revision: an enrollment brought to 100% by it (a lesson it lacked removed) completes
+# as the shards would complete it (core.progress.completion_check): every live lesson done and
+# the mean best score over the live quizzes (an untried one counts 0) at the course's threshold.
+# A lesson without a quiz may hold JSON null in `quiz`, hence jsonb_typeof.
+COMPLETE_FINISHED = text(
+    """
+    WITH quizzes AS (
+        SELECT id FROM lessons
+        WHERE course_id = :course_id AND deleted_at IS NULL AND jsonb_typeof(quiz) = 'object'
+    ), best AS (
+        SELECT qa.enrollment_id, qa.lesson_id, max(qa.score) AS score FROM quiz_attempts qa
+        JOIN enrollments e ON e.id = qa.enrollment_id AND e.course_id = :course_id
+        WHERE qa.lesson_id IN (SELECT id FROM quizzes)
+        GROUP BY qa.enrollment_id, qa.lesson_id
+    ), average AS (
+        SELECT enrollment_id,
+               round(CAST(sum(score) AS numeric) / (SELECT count(*) FROM quizzes), 2) AS value
+        FROM best GROUP BY enrollment_id
+    )
+    UPDATE enrollments AS e SET status = :completed, completed_at = :at
+    FROM courses AS c
+    WHERE c.id = e.course_id AND e.course_id = :course_id
+      AND e.status = ANY(:completes_from) AND e.completion_percentage = 100
+      AND ((SELECT count(*) FROM quizzes) = 0
+           OR coalesce((SELECT a.value FROM average a WHERE a.enrollment_id = e.id), 0)
+              >= c.pass_threshold)
+    RETURNING e.id, e.student_id
+    """
+)
+
+
+async def complete_finished(
+    session: AsyncSession, course_id: int, at: datetime
+) -> list[tuple[int, int]]:
+    """Complete the course's enrollments that a revision left finished; their (id, student)."""
+    parameters = {
+        "course_id": course_id,
+        "at": at,
+        "completed": EnrollmentStatus.COMPLETED,
+        "completes_from": list(COMPLETES_FROM),
+    }
+    return [tuple(row) for row in await session.execute(COMPLETE_FINISHED, parameters)]

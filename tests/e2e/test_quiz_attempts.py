@@ -7,7 +7,7 @@ import httpx
 
 from tests.conftest import System
 from tests.e2e.accounts import account, many_accounts
-from tests.e2e.catalog import QUIZ, active_enrollment, lesson_ids, published_course
+from tests.e2e.catalog import QUIZ, active_enrollment, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
 
 WRONG = [len(q["choices"]) - 1 - q["answer_index"] for q in QUIZ["questions"]]
@@ -60,3 +60,37 @@ async def test_concurrent_submissions_cannot_pass_the_limit(
     assert sorted(a.json()["attempt"] for a in answers if a.status_code == 200) == list(
         range(1, limit + 1)
     )
+
+
+async def test_a_course_completes_only_once_the_quiz_average_reaches_its_threshold(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
+    course = await published_course(
+        client, owner, modules=1, lessons=1, quiz=True, pass_threshold=80
+    )
+    text_id, quiz_id = lesson_ids(course)
+    enrollment = await active_enrollment(client, student, course["id"])
+    done = await client.post(f"/lessons/{text_id}/complete", json={}, headers=student.headers)
+    assert done.status_code == 200, done.text
+    half = [1, 1]  # the first answer right, the second wrong: 50, passed at the quiz's 50
+    path = f"/quizzes/{quiz_id}/submit"
+    passed = (await client.post(path, json={"answers": half}, headers=student.headers)).json()
+    assert (passed["score"], passed["passed"]) == (50, True)
+    progress = passed["progress"]
+    assert progress["completion_percentage"] == 100.0 and progress["quiz_average"] == 50.0
+    assert progress["blocked_by"] == "quiz_average_below_threshold"
+    url = f"/enrollments/{enrollment['id']}"
+    held = (await client.get(url, headers=student.headers)).json()
+    assert held["status"] == "active" and held["progress"]["blocked_by"] is not None
+
+    right = [q["answer_index"] for q in QUIZ["questions"]]
+    better = (await client.post(path, json={"answers": right}, headers=student.headers)).json()
+    assert better["score"] == 100 and better["progress"]["blocked_by"] is None
+
+    async def certified() -> dict | None:
+        found = (await client.get(url, headers=student.headers)).json()
+        return found if found["certificate_id"] is not None else None
+
+    finished = await poll(certified)
+    assert finished["status"] == "completed" and finished["progress"]["quiz_average"] == 100.0

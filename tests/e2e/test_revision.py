@@ -174,6 +174,27 @@ async def test_a_finished_learner_stays_finished_with_the_certificate(
     assert verified.status_code == 200 and verified.json()["valid"] is True
 
 
+async def test_a_learner_left_with_every_lesson_done_completes_and_is_certified(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
+    course = await published_course(client, owner, modules=1, lessons=2)
+    enrollment = await enrolled(client, student, course["id"])
+    done, missing = lesson_ids(course)
+    assert (await complete(client, student, done))["completion_percentage"] == 50.0
+    path = f"/courses/{course['id']}/modules/{course['modules'][0]['id']}/lessons/{missing}"
+    assert (await client.delete(path, headers=owner.headers)).status_code == 204
+    url = f"/enrollments/{enrollment['id']}"
+    now = (await client.get(url, headers=student.headers)).json()
+    assert now["status"] == "completed" and now["completed_at"] is not None
+    assert now["progress"]["completion_percentage"] == 100.0
+
+    async def certificate() -> int | None:
+        return (await client.get(url, headers=student.headers)).json()["certificate_id"]
+
+    assert await poll(certificate, within=60)
+
+
 async def test_revision_errors(client: httpx.AsyncClient, system: System, db: Database) -> None:
     owner = await account(system.settings, "instructor")
     other = await account(system.settings, "instructor")

@@ -52,8 +52,10 @@ PLAN: dict[str, tuple[str, str, float | None, list[str]]] = {
 OUTLINE = {
     "A": [("Basics", 1, [("a1", 1), ("a2", 2)]), ("Advanced", 2, [("a3", 1)])],
     "B": [("Second", 2, [("b3", 1)]), ("First", 1, [("b1", 2), ("b2", 1)])],
-    "C": [("Only", 1, [("c1", 1)])],
+    "C": [("Gone", 0, [("cg", 1)]), ("Only", 1, [("c0", 0), ("c1", 1)])],
 }
+# Removed by a revision (marked, as the system does): no job counts them as part of course C.
+REMOVED = {"Gone", "c0"}
 OWNERS = {"A": ("I1", "published"), "B": ("I2", "published"), "C": ("I1", "archived")}
 
 
@@ -93,7 +95,12 @@ async def add_course(db: Database, name: str, owner: int, status: str) -> tuple[
         for title, position, members in OUTLINE[name]:
             module_id = await session.scalar(
                 insert(Module)
-                .values(course_id=course_id, title=title, position=position)
+                .values(
+                    course_id=course_id,
+                    title=title,
+                    position=position,
+                    deleted_at=T0 if title in REMOVED else None,
+                )
                 .returning(Module.id)
             )
             for lesson, lesson_position in members:
@@ -105,6 +112,7 @@ async def add_course(db: Database, name: str, owner: int, status: str) -> tuple[
                         title=f"Lesson {lesson}",
                         kind="text",
                         position=lesson_position,
+                        deleted_at=T0 if lesson in REMOVED else None,
                     )
                     .returning(Lesson.id)
                 )

@@ -1,17 +1,23 @@
 """The multi-node scenario, run in a process of its own (a Ray driver can join one cluster
 only, and the test session already runs one): a head and two worker nodes from Ray's
 `cluster_utils`, shards spread over them, a worker node removed in the middle of concurrent
-lesson completions. Prints a JSON summary for tests/integration/test_multinode.py to judge.
+lesson completions, then a batch job submitted to the cluster through Ray's job API (`ray job
+submit`, as the README shows) with the system's settings in its runtime environment. Prints a
+JSON summary for tests/integration/test_multinode.py to judge.
 
 `python -m tests.integration.multinode` with the test settings in the environment.
 """
 
 import asyncio
 import json
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import ray
 from ray.cluster_utils import Cluster
+from ray.job_submission import JobStatus, JobSubmissionClient
 from sqlalchemy import select
 
 from actors.client import ShardClient
@@ -47,8 +53,8 @@ async def scenario(cluster: Cluster, workers: list) -> dict:
     population = await seed_population(settings, 40, 2, 5)
     shards = shard_handles(settings)
     before = [s["node_id"] for s in ray.get([shard.stats.remote() for shard in shards])]
-    # SPREAD is best effort: the node removed is a worker that did get a shard (the test fails
-    # if none did, as then the shards did not spread).
+    # The shards are dealt out over the nodes: the node removed is a worker that holds one
+    # (the test fails if none does, as then they did not spread).
     victim = next((w for w in workers if w.node_id in before), workers[0])
     client = ShardClient(settings)
     acknowledged: set[tuple[int, int]] = set()
@@ -112,9 +118,8 @@ def node_of_task() -> str:
 
 
 def spreadable(nodes: int, within: float = 120) -> None:
-    """Wait until SPREAD reaches every node: a node that has registered shows up in the
-    scheduler's view of free resources a moment later, and shards created before that all land
-    on the nodes already in it (seen in two full runs: all four on one node)."""
+    """Wait until every node takes work: a node that has registered shows up in the
+    scheduler's view of free resources a moment later."""
     deadline = time.monotonic() + within
     while True:
         probes = [node_of_task.options(scheduling_strategy="SPREAD").remote() for _ in range(nodes)]
@@ -123,17 +128,39 @@ def spreadable(nodes: int, within: float = 120) -> None:
         assert time.monotonic() < deadline, f"SPREAD never reached {nodes} nodes"
 
 
+async def submitted_job(dashboard: str) -> dict:
+    """`python -m jobs leaderboard` submitted to the cluster's job API with the settings the
+    system runs with; the job's log is followed until it ends (no polling)."""
+    client = JobSubmissionClient(f"http://{dashboard}")
+    settings = {k: v for k, v in os.environ.items() if k.startswith("SMARTCOURSE_")}
+    out = Path(tempfile.mkdtemp(prefix="sc-job-"))
+    job = client.submit_job(
+        entrypoint=f"python -m jobs leaderboard --out {out}",
+        runtime_env={"env_vars": settings},
+    )
+    logs = "".join([line async for line in client.tail_job_logs(job)])
+    status = client.get_job_status(job)
+    return {
+        "job_status": str(status),
+        "job_succeeded": status == JobStatus.SUCCEEDED,
+        "job_outputs": sorted(await asyncio.to_thread(os.listdir, out)),
+        "job_summary": [x for x in logs.splitlines() if x.startswith("leaderboard")][-1:],
+        "job_log_tail": logs[-2000:] if status != JobStatus.SUCCEEDED else "",
+    }
+
+
 def main() -> None:
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 1, "include_dashboard": False},
+        head_node_args={"num_cpus": 1, "include_dashboard": True, "dashboard_port": 0},
     )
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
-    ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
+    joined = ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
     try:
         spreadable(nodes=3)
         summary = asyncio.run(scenario(cluster, workers))
+        summary |= asyncio.run(submitted_job(joined.dashboard_url))
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -1,7 +1,8 @@
 """Shards on a three-node Ray cluster (one machine, Ray's cluster_utils): they spread over the
 nodes, and removing a node mid-load moves its shards elsewhere: every lesson completion is
 acknowledged once its refusals are retried, none is lost, and the shards read back exactly what
-is stored (a refused call may still have been applied, so the check is made on retried work)."""
+is stored (a refused call may still have been applied, so the check is made on retried work).
+Then a batch job submitted through Ray's job API runs on the cluster and writes its reports."""
 
 import json
 import os
@@ -29,3 +30,7 @@ def test_shards_spread_and_survive_the_loss_of_a_node(database: Settings) -> Non
     assert summary["acknowledged"] == 400, summary
     assert summary["lost"] == 0 and summary["unacknowledged_rows"] == 0, summary
     assert not summary["disagree"], summary
+    # `ray job submit` (the job API) runs a batch job on the cluster with the system's settings.
+    assert summary["job_succeeded"], summary["job_log_tail"]
+    assert summary["job_outputs"] == ["leaderboard.md", "leaderboard.parquet", "leaderboard.png"]
+    assert summary["job_summary"], "the job printed no summary line"

@@ -145,14 +145,14 @@ async def test_a_failing_row_stores_nothing_of_its_batch(db: Database) -> None:
     assert rows["enrollments"] == [(first.id, "active", 0.0, None)]
 
 
-async def test_activation_reads_completed_lessons_and_the_latest_attempt_per_quiz(
+async def test_activation_reads_completed_lessons_and_the_latest_attempt_and_best_score_per_quiz(
     db: Database,
 ) -> None:
     lessons, (first, second) = await two_enrollments(db)
     changes = [
         ProgressChange(first.id, first.student_id, datetime.now(UTC), 50.0, lesson_id=lessons[0]),
-        attempt(first, lessons[1], 2),
-        attempt(first, lessons[1], 1),
+        attempt(first, lessons[1], 2, score=40),
+        attempt(first, lessons[1], 1, score=80),
         attempt(first, lessons[0], 1),
     ]
     await store(db, changes, [])
@@ -162,7 +162,8 @@ async def test_activation_reads_completed_lessons_and_the_latest_attempt_per_qui
         (loaded,) = await repository.enrollments(first.student_id)
         (untouched,) = await repository.enrollments(second.student_id, second.course_id)
         elsewhere = await repository.enrollments(first.student_id, course_id=-1)
-    assert (loaded.id, loaded.status, loaded.completed) == (first.id, "active", {lessons[0]})
-    assert loaded.attempts == {lessons[1]: 2, lessons[0]: 1}
-    assert (untouched.id, untouched.completed, untouched.attempts) == (second.id, set(), {})
+    assert (loaded.id, loaded.status, list(loaded.completed)) == (first.id, "active", [lessons[0]])
+    assert (loaded.attempts(lessons[1]), loaded.attempts(lessons[0])) == (2, 1)
+    assert loaded.best_scores == {lessons[1]: 80, lessons[0]: 0}
+    assert (untouched.id, list(untouched.completed), untouched.best_scores) == (second.id, [], {})
     assert elsewhere == []
