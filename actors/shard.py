@@ -72,6 +72,7 @@ class Shard:
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-shard")
         self.settings, self.tags = settings, {"shard": str(index)}
+        self.started = time.monotonic()  # readiness names a shard that has just (re)started
         self.db = Database(
             settings.model_copy(update={"db_pool_size": settings.shard_db_pool_size})
         )
@@ -412,4 +413,5 @@ class Shard:
             "students": len(self.students),
             "courses": len(self.courses),
             "mailbox": self.committer.depth,
+            "up_seconds": time.monotonic() - self.started,
         }

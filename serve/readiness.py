@@ -4,9 +4,10 @@
 `verdicts()` is what /readyz asks (cheap, concurrent, each bounded by
 `dependency_timeout_seconds`): per pipeline None when it runs, or a short reason.
 `actor_verdicts()` adds what only the actors can tell, asked directly: a shard or an events
-actor that does not answer (killed, restarting: `shards`, `outbox`, `consumers`) and a loop
-that is failing or just recovered (a terminated database connection is over in a second, and
-no heartbeat would show it). `figures()` is what GET /status shows beside them.
+actor that does not answer (killed, restarting: `shards`, `outbox`, `consumers`), a shard that
+(re)started less than `loop_settle_seconds` ago (Ray restarts one in well under a second) and a
+loop that is failing or just recovered (a terminated database connection is over in a second,
+and no heartbeat would show it). `figures()` is what GET /status shows beside them.
 """
 
 import asyncio
@@ -96,7 +97,11 @@ async def actor_verdicts(settings: Settings) -> dict[str, str | None]:
         for loop, trouble in (loops or {}).items():
             if trouble is not None:
                 found["consumers" if loop.startswith("consumer:") else "outbox"].append(trouble)
-    found["shards"] = [reason for _, reason in answers[len(roles) :] if reason is not None]
+    found["shards"] = [
+        reason or f"{name} restarted {stats['up_seconds']:.1f}s ago"
+        for name, (stats, reason) in zip(shards, answers[len(roles) :], strict=True)
+        if reason is not None or stats["up_seconds"] < settings.loop_settle_seconds
+    ]
     return {pipeline: "; ".join(reasons) or None for pipeline, reasons in found.items()}
 
 
