@@ -172,7 +172,6 @@ async def test_events_actor_killed(system: System, client: httpx.AsyncClient) ->
     await exercise(system, client, kill_actors(events_actor_names(system.settings)), names)
 
 
-@pytest.mark.broker_loss
 async def test_broker_sigkill_then_supervisor_restart(
     system: System, client: httpx.AsyncClient, servers: LocalStack
 ) -> None:
