@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -p no:cacheprovider -m "not fuzz and not broker_loss"
+	$(BIN)/pytest -p no:cacheprovider -m "not fuzz"
 
 bench: install
 	$(BIN)/python -m benchmarks.progress

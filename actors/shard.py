@@ -63,6 +63,7 @@ class Shard:
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-shard")
         self.settings, self.tags = settings, {"shard": str(index)}
+        self.started = time.monotonic()  # readiness names a shard that has just (re)started
         self.db = Database(
             settings.model_copy(update={"db_pool_size": settings.shard_db_pool_size})
         )
@@ -275,4 +276,5 @@ class Shard:
             "students": len(self.entities.students),
             "courses": len(self.entities.courses),
             "mailbox": self.committer.depth,
+            "up_seconds": time.monotonic() - self.started,
         }

@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     # an outbox row pending longer than the lag budget means the relay is stuck.
     heartbeat_ttl_seconds: float = 15.0
     outbox_lag_budget_seconds: float = 30.0
+    # A loop that failed is named by readiness until it has worked again this long, and a shard
+    # until it has been up this long.
+    loop_settle_seconds: float = 2.0
+    # Readiness asks the shards and the events actor(s) directly; one that does not answer
+    # within this (dead, restarting) is named.
+    actor_probe_timeout_seconds: float = 1.0
     # Locally the relay and every consumer group share one events actor (one process, one event
     # loop); on a cluster each group may get an actor of its own.
     events_actor_per_group: bool = False

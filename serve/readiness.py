@@ -3,7 +3,11 @@
 
 `verdicts()` is what /readyz asks (cheap, concurrent, each bounded by
 `dependency_timeout_seconds`): per pipeline None when it runs, or a short reason.
-`figures()` is what GET /status shows beside them.
+`actor_verdicts()` adds what only the actors can tell, asked directly: a shard or an events
+actor that does not answer (killed, restarting: `shards`, `outbox`, `consumers`), a shard that
+(re)started less than `loop_settle_seconds` ago (Ray restarts one in well under a second) and a
+loop that is failing or just recovered (a terminated database connection is over in a second,
+and no heartbeat would show it). `figures()` is what GET /status shows beside them.
 """
 
 import asyncio
@@ -11,6 +15,11 @@ from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import Any
 
+import ray
+
+from actors.events import RELAY, actor_roles
+from actors.placement import shard_name
+from actors.shards import NAMESPACE
 from core.settings import Settings
 from storage.pipelines import (
     TEMPORAL_WORKER,
@@ -27,7 +36,8 @@ from storage.pipelines import (
 )
 from workflows.celery_status import celery_workers, queue_depths
 
-PIPELINES = ("outbox", "consumers", "celery", "temporal_worker")
+PIPELINES = ("outbox", "consumers", "celery", "temporal_worker", "shards")
+_handles: dict[str, ray.actor.ActorHandle] = {}
 
 
 async def celery_verdict(settings: Settings) -> str | None:
@@ -53,6 +63,54 @@ async def verdicts(settings: Settings, groups: list[str]) -> dict[str, str | Non
     return {
         name: failure(result) if isinstance(result, BaseException) else result
         for name, result in zip(checks, results, strict=True)
+    }
+
+
+async def ask(settings: Settings, name: str, method: str) -> tuple[Any, str | None]:
+    """(answer, None) from the named actor's `method`, or (None, why there is none)."""
+    try:
+        if name not in _handles:
+            _handles[name] = await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
+        call = getattr(_handles[name], method).remote()
+        return await asyncio.wait_for(call, settings.actor_probe_timeout_seconds), None
+    except TimeoutError:
+        return None, f"{name} does not answer"
+    except Exception as error:  # gone for good, or not created yet: look it up again next time
+        _handles.pop(name, None)
+        return None, f"{name}: {type(error).__name__}"
+
+
+async def actor_verdicts(settings: Settings) -> dict[str, str | None]:
+    """`outbox`, `consumers` and `shards` as the actors running them answer."""
+    roles = actor_roles(settings)
+    shards = [shard_name(index) for index in range(settings.shard_count)]
+    answers = await asyncio.gather(
+        *(ask(settings, name, "health") for name in roles),
+        *(ask(settings, name, "stats") for name in shards),
+    )
+    found: dict[str, list[str]] = {"outbox": [], "consumers": [], "shards": []}
+    for runs, (loops, reason) in zip(roles.values(), answers, strict=False):
+        if reason is not None and RELAY in runs:
+            found["outbox"].append(reason)
+        if reason is not None and set(runs) - {RELAY}:
+            found["consumers"].append(reason)
+        for loop, trouble in (loops or {}).items():
+            if trouble is not None:
+                found["consumers" if loop.startswith("consumer:") else "outbox"].append(trouble)
+    found["shards"] = [
+        reason or f"{name} restarted {stats['up_seconds']:.1f}s ago"
+        for name, (stats, reason) in zip(shards, answers[len(roles) :], strict=True)
+        if reason is not None or stats["up_seconds"] < settings.loop_settle_seconds
+    ]
+    return {pipeline: "; ".join(reasons) or None for pipeline, reasons in found.items()}
+
+
+def combined(*verdicts: dict[str, str | None]) -> dict[str, str | None]:
+    """Each pipeline's reasons from every source, or None when none has one."""
+    names = dict.fromkeys(name for verdict in verdicts for name in verdict)
+    return {
+        name: "; ".join(r for verdict in verdicts if (r := verdict.get(name))) or None
+        for name in names
     }
 
 

@@ -28,6 +28,7 @@ from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
 from tests.otlp import Collector
+from tests.redis_child import RedisChild
 
 
 def free_port() -> int:
@@ -74,9 +75,27 @@ def traces() -> Iterator[Collector]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, traces: Collector) -> Iterator[Settings]:
+def own_redis(request: pytest.FixtureRequest) -> Iterator[RedisChild | None]:
+    """A Redis of the session's own when the fault suite runs (and redis-server is installed),
+    so its fault can be a real restart; otherwise the machine's, in a db of this run's."""
+    child = RedisChild.installed(free_port())
+    faults = any(item.get_closest_marker("faults") for item in request.session.items)
+    if child is None or not faults:
+        yield None
+        return
+    child.start()
+    yield child
+    child.kill()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    tmp_path_factory: pytest.TempPathFactory, traces: Collector, own_redis: RedisChild | None
+) -> Iterator[Settings]:
     env = test_environment(tmp_path_factory.mktemp("smartcourse"))
     env["SMARTCOURSE_OTLP_ENDPOINT"] = traces.endpoint
+    if own_redis is not None:
+        env["SMARTCOURSE_REDIS_URL"] = own_redis.url
     # More shards than the default (the benchmarks keep that one), so the multi-node test has
     # some for every node and the tests cross more shard boundaries.
     env["SMARTCOURSE_SHARD_COUNT"] = "4"

@@ -85,6 +85,10 @@ class EventsActor:
             "loops": {name: not task.done() for name, task in self.loops.tasks.items()},
         }
 
+    async def health(self) -> dict[str, str | None]:
+        """Each loop's trouble for readiness (None: working), see `Health.trouble`."""
+        return {name: health.trouble() for name, health in self.loops.health.items()}
+
     async def pid(self) -> int:
         return os.getpid()
 

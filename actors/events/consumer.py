@@ -50,14 +50,9 @@ DEPENDENCY_ERRORS = (OSError, TimeoutError, KafkaError)
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
-class LogReset(Exception):
-    """The broker lost its log (a partition ends before this group's position, or the relay
-    found the epoch marker gone): the next session reads the new log from its start."""
-
-
 class FromStart(ConsumerRebalanceListener):
-    """After a log loss, the partitions first assigned are read from their start: the group's
-    offsets on the new broker, if any, were committed against the old log's positions."""
+    """After a log loss, partitions assigned while the group was rejoining are read from their
+    start: the group's offsets, if any, were committed against the old log's positions."""
 
     def __init__(self, owner: "GroupConsumer") -> None:
         self.owner = owner
@@ -92,11 +87,20 @@ class GroupConsumer:
         self.tracer = service_tracer(settings, f"smartcourse-{group}")
         self.handled = 0
         self.from_start = False  # the next assignment reads the partitions from their start
-        self.lost = False  # the relay found the broker without its log: start over
+        self.lost = False  # the relay found the broker without its log: read it from its start
 
     def log_lost(self) -> None:
         """Told by the relay in the same process: the broker came back without its log."""
         self.lost = self.from_start = True
+
+    async def rewind(self, source: AIOKafkaConsumer) -> None:
+        """Read the log from its start, within the session: a new session would join the group
+        again, and a stale member of the last one can hold a rejoin up for its session timeout.
+        Assigned partitions are rewound now; with none (rejoining), the next assignment is."""
+        self.lost = False
+        if assigned := source.assignment():
+            await source.seek_to_beginning(*assigned)
+            self.from_start = False
 
     async def run(self, health: Health) -> None:
         """One session: join the group and consume until a failure."""
@@ -111,8 +115,7 @@ class GroupConsumer:
             while True:
                 await health.beat()
                 if self.lost:
-                    self.lost = False
-                    raise LogReset("the relay found the broker without its log")
+                    await self.rewind(source)
                 batches = await source.getmany(timeout_ms=500)
                 if batches:
                     await self.handle_batches(source, batches, dlq)
@@ -122,14 +125,20 @@ class GroupConsumer:
 
     async def measure_lag(self, source: AIOKafkaConsumer) -> None:
         """The lag of each partition; a log that ends before this group's position went back
-        (the broker lost it): the session starts over from the group's committed offsets,
-        which went with it, so from the new log's start (the relay replays into it)."""
+        (the broker lost it, and the group's committed offsets with it): that partition is
+        read again from the new log's start (the relay replays into it)."""
         for partition in source.assignment():
             end, position = source.highwater(partition), await source.position(partition)
-            if end is not None:
-                if end < position:
-                    self.from_start = True
-                    raise LogReset(f"{partition} ends at {end}, before position {position}")
+            if end is not None and end < position:
+                log.warning(
+                    "event=log_went_back group=%s partition=%s end=%d position=%d",
+                    self.group,
+                    partition,
+                    end,
+                    position,
+                )
+                await source.seek_to_beginning(partition)
+            elif end is not None:
                 LAG.set(end - position, tags={"group": self.group, "topic": partition.topic})
 
     async def handle_batches(

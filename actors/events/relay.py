@@ -9,9 +9,17 @@ that reconnects when PostgreSQL drops its connection) or on a short poll, and af
 that was not full it lingers `outbox_linger_seconds` (Kafka's linger.ms, one level up), so
 under load it runs a few large transactions instead of one per group commit.
 
-On every (re)connect and every `outbox_epoch_check_seconds` it checks the broker still holds
-the epoch marker (storage/kafka.py). A broker without it lost its log: the relay marks pending
-again every retained row a subscribed group has not processed, then writes the marker."""
+Whether the broker still holds its log is told by the epoch marker (storage/kafka.py). Each
+session starts by checking it: a broker without it lost its log, and the relay marks pending
+again every retained row a subscribed group has not processed, then writes the marker. Within
+a session the marker is checked again before every claim is committed (and every
+`outbox_epoch_check_seconds` when idle); a broker that lost it since ends the session, the claim
+rolls back, and the next one starts over. That covers the broker restarted empty behind a
+connection the clients re-open on their own: sends buffered for the old broker, or made with
+the old broker's topic metadata, are acknowledged by the new one (the local broker, Tansu,
+acknowledges records for topics it does not know and never serves them), so an acknowledgement
+alone does not prove the batch is in the log that the consumers read. A new session creates
+the topics first and has a producer with the new broker's metadata."""
 
 import asyncio
 import collections
@@ -46,6 +54,11 @@ REPLAYED = Counter("smartcourse_outbox_replayed", "Outbox rows re-published afte
 # then the relay still polls every outbox_poll_seconds.
 LISTENER_CHECK_SECONDS = 5.0
 CLOSE_SECONDS = 10.0
+
+
+class LogLost(Exception):
+    """The broker lost its log during a session: the next one starts over (topics, producer,
+    replay)."""
 
 
 def subscribers() -> dict[str, list[str]]:
@@ -97,7 +110,8 @@ class Relay:
             await quietly(connection.close())
 
     async def run(self, health: Health) -> None:
-        """One relay session: connect to the broker, check its log, publish until a failure."""
+        """One relay session: create the topics, connect, check the broker's log (replaying
+        the outbox into a new one), then publish until a failure or a lost log."""
         await ensure_topics(self.settings)
         kafka, reader = producer(self.settings, raw=True), epoch_reader(self.settings)
         try:
@@ -107,14 +121,15 @@ class Relay:
             checked = time.monotonic()
             while True:
                 await health.beat()
-                if time.monotonic() - checked > self.settings.outbox_epoch_check_seconds:
-                    await self.check_log(kafka, reader)
-                    checked = time.monotonic()
-                sent = await self.relay_batch(kafka)
+                sent = await self.relay_batch(kafka, reader)
                 if sent:
+                    checked = time.monotonic()
                     if sent < self.settings.outbox_batch_size:
                         await asyncio.sleep(self.settings.outbox_linger_seconds)
                     continue
+                if time.monotonic() - checked > self.settings.outbox_epoch_check_seconds:
+                    await self.still_kept(reader)
+                    checked = time.monotonic()
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.outbox_poll_seconds)
@@ -122,7 +137,8 @@ class Relay:
             await quietly(kafka.stop(), reader.stop())
 
     async def check_log(self, kafka: AIOKafkaProducer, reader: AIOKafkaConsumer) -> None:
-        """Replay the unprocessed retained rows if the broker came back without its log."""
+        """At a session's start: replay the unprocessed retained rows if the broker came back
+        without its log, then mark the log as the relay's."""
         if await log_kept(self.settings, reader):
             return
         async with self.db.unit_of_work() as uow:
@@ -137,9 +153,15 @@ class Relay:
         self.log_lost()
         self.wake.set()
 
-    async def relay_batch(self, kafka: AIOKafkaProducer) -> int:
+    async def still_kept(self, reader: AIOKafkaConsumer) -> None:
+        """Within a session: a broker that lost its log since ends it (see the module)."""
+        if not await log_kept(self.settings, reader):
+            raise LogLost("the broker no longer holds the epoch marker")
+
+    async def relay_batch(self, kafka: AIOKafkaProducer, reader: AIOKafkaConsumer) -> int:
         """One batch: claim the oldest rows, send them, commit the claim once the broker has
-        acknowledged all of them (a failed send rolls it back, and they are sent again)."""
+        acknowledged all of them and still holds its log (else it rolls back, and they are
+        sent again)."""
         async with self.db.unit_of_work() as uow:
             rows = await claim(uow.session, self.settings.outbox_batch_size)
             # Only a full batch can leave rows behind it (the claimed ones already count as
@@ -162,6 +184,7 @@ class Relay:
                     for row in rows
                 ]
                 await asyncio.gather(*sends)
+            await self.still_kept(reader)
             await uow.commit()
         now = time.time()
         for topic, count in collections.Counter(row.topic for row in rows).items():

@@ -6,7 +6,9 @@ any exception the loop logs one line when it goes from working to failing (with 
 traceback) and one when it recovers, backs off (capped, doubling) and starts a new session,
 which reconnects. Silence in between is deliberate: a broker down for an hour is two lines,
 not thousands. Each working round beats the loop's heartbeat (storage/heartbeats.py), so a
-loop that fails, hangs or is gone shows in readiness without asking it.
+loop that hangs or is gone shows in readiness without asking it; one that fails is named by its
+actor's answer to readiness (`Health.trouble`), from the failure until it has worked again for
+`loop_settle_seconds`, so a failure over within a second is seen too.
 
 A loop task that returns or raises out of its supervisor (a bug, not an outage) calls
 `os._exit(1)` from its done-callback, after logging: Ray then restarts the actor (its
@@ -15,6 +17,7 @@ max_restarts is -1) instead of keeping a process whose loop silently stopped."""
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 from core.settings import Settings
@@ -31,20 +34,25 @@ class Health:
         self.initial = settings.consumer_backoff_initial_seconds
         self.cap = settings.outbox_retry_max_seconds
         self.backoff = self.initial
+        self.settle = settings.loop_settle_seconds
         self.failing = False
         self.failures = 0
+        self.error: BaseException | None = None
+        self.recovered_at: float | None = None
 
     async def beat(self) -> None:
         """One working round: recovered if it was failing, and alive for readiness."""
         if self.failing:
             log.warning("event=loop_recovered loop=%s after_failures=%d", self.name, self.failures)
             self.failing, self.failures, self.backoff = False, 0, self.initial
+            self.recovered_at = time.monotonic()
         if self.heartbeats is not None:
             await self.heartbeats.beat(self.name)
 
     def failed(self, error: BaseException) -> float:
         """Record a failure; answer how long to wait before the next session."""
         self.failures += 1
+        self.error = error
         if not self.failing:
             self.failing = True
             log.error(
@@ -59,6 +67,15 @@ class Health:
         delay = self.backoff
         self.backoff = min(self.backoff * 2, self.cap)
         return delay
+
+    def trouble(self) -> str | None:
+        """Why readiness should not count on the loop now, or None: it is failing, or it
+        recovered less than `loop_settle_seconds` ago (as a probe's success threshold)."""
+        if self.failing:
+            return f"{self.name} failing: {self.error!r}"[:200]
+        if self.recovered_at is not None and time.monotonic() - self.recovered_at < self.settle:
+            return f"{self.name} recovering from {self.error!r}"[:200]
+        return None
 
 
 Session = Callable[[Health], Awaitable[None]]
@@ -81,12 +98,14 @@ class Loops:
 
     def __init__(self) -> None:
         self.tasks: dict[str, asyncio.Task] = {}
+        self.health: dict[str, Health] = {}
         self.stopping = False
 
     def start(self, session: Session, health: Health) -> None:
         task = asyncio.get_event_loop().create_task(supervise(session, health), name=health.name)
         task.add_done_callback(self.ended)
         self.tasks[health.name] = task
+        self.health[health.name] = health
 
     def ended(self, task: asyncio.Task) -> None:
         if self.stopping:

@@ -40,10 +40,12 @@ def states(results: dict[str, str | None]) -> dict[str, str]:
 
 async def readiness(ctx: GatewayContext) -> tuple[dict[str, str], dict[str, str]]:
     """Dependencies and pipelines, all probed at once (each bounded by the dependency timeout)."""
-    dependencies, flows = await asyncio.gather(
-        probe_all(ctx.settings), pipelines.verdicts(ctx.settings, list(CONSUMERS))
+    dependencies, flows, actors = await asyncio.gather(
+        probe_all(ctx.settings),
+        pipelines.verdicts(ctx.settings, list(CONSUMERS)),
+        pipelines.actor_verdicts(ctx.settings),
     )
-    return states(dependencies), states(flows)
+    return states(dependencies), states(pipelines.combined(flows, actors))
 
 
 @router.get("/readyz")

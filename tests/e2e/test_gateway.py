@@ -22,6 +22,10 @@ async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
+# API.md, Operations: the stuck pipelines /readyz names (`shards`: a shard that does not answer).
+PIPELINES = ("outbox", "consumers", "celery", "temporal_worker", "shards")
+
+
 async def test_readyz_lists_every_dependency_as_ok(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200, response.text
@@ -29,7 +33,7 @@ async def test_readyz_lists_every_dependency_as_ok(client: httpx.AsyncClient) ->
     assert set(dependencies) == {"postgres", "redis", "rabbitmq", "kafka", "temporal", "s3"}
     assert set(dependencies.values()) == {"ok"}
     flows = response.json()["pipelines"]
-    assert flows == {name: "ok" for name in ("outbox", "consumers", "celery", "temporal_worker")}
+    assert flows == {name: "ok" for name in PIPELINES}
 
 
 async def test_status_is_for_admins_and_carries_the_figures(
@@ -42,7 +46,7 @@ async def test_status_is_for_admins_and_carries_the_figures(
     response = await client.get("/status", headers=admin.headers)
     assert response.status_code == 200, response.text
     status = response.json()
-    assert set(status["pipelines"]) == {"outbox", "consumers", "celery", "temporal_worker"}
+    assert set(status["pipelines"]) == set(PIPELINES)
     assert status["outbox"]["backlog"] >= 0
     assert "temporal_worker" in status["heartbeat_ages_seconds"]
     assert set(status["consumer_lag"]) == {

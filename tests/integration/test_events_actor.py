@@ -11,7 +11,6 @@ import signal
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 import ray
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -177,7 +176,6 @@ async def lost_by_the_broker(db: Database, load: Traffic, steps: int) -> None:
     load.emitted += events
 
 
-@pytest.mark.broker_loss
 async def test_a_broker_restarted_empty_gets_the_unconsumed_events_again(
     system: System, db: Database, servers: LocalStack
 ) -> None:

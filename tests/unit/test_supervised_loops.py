@@ -15,6 +15,7 @@ from actors.events.consumer import dependency_down
 from actors.events.supervise import Health, supervise
 from actors.handlers import CONSUMERS, Poison
 from core.settings import Settings
+from serve.readiness import combined
 
 
 def fast() -> Settings:
@@ -84,3 +85,28 @@ def test_the_events_actors_of_each_layout() -> None:
     assert sorted(role for roles in split.values() for role in roles) == sorted(
         ["relay", *CONSUMERS]
     )
+
+
+async def test_readiness_names_a_failing_loop_until_it_has_worked_a_while() -> None:
+    settings = Settings(consumer_backoff_initial_seconds=0.01, loop_settle_seconds=60)
+    health = Health("relay-listener", settings, None)
+    assert health.trouble() is None
+    health.failed(ConnectionError("terminated"))
+    assert health.trouble() == "relay-listener failing: ConnectionError('terminated')"
+    await health.beat()
+    assert health.trouble() == "relay-listener recovering from ConnectionError('terminated')"
+    settled = Health("relay", settings.model_copy(update={"loop_settle_seconds": 0}), None)
+    settled.failed(ConnectionError("terminated"))
+    await settled.beat()
+    assert settled.trouble() is None
+
+
+def test_readiness_combines_the_reasons_of_each_pipeline() -> None:
+    flows = {"outbox": None, "consumers": "no heartbeat from relay", "celery": None}
+    actors = {"outbox": "events does not answer", "consumers": None, "shards": None}
+    assert combined(flows, actors) == {
+        "outbox": "events does not answer",
+        "consumers": "no heartbeat from relay",
+        "celery": None,
+        "shards": None,
+    }
