@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     haproxy: bool = True
     haproxy_stats_port: int = 8404
     haproxy_metrics_port: int = 9101
-    # Side ports (HAProxy stats and metrics, the Ray dashboard) listen here: loopback locally;
-    # a cluster node that is scraped from elsewhere sets its own address.
+    # Side ports (HAProxy stats and metrics, the Ray dashboard) and a local Ray's own ports
+    # (GCS, raylet, workers, agent, metrics) listen here: loopback locally; a cluster node that
+    # is scraped from elsewhere sets its own address.
     bind_host: str = "127.0.0.1"
     # A client must send its headers within this time and stay active within the client
     # timeout; an idle keep-alive connection is closed after the keep-alive timeout.

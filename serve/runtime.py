@@ -13,6 +13,8 @@ from pathlib import Path
 
 import ray
 from ray import serve
+from ray._common.network_utils import is_localhost
+from ray._private import ray_constants
 from ray._raylet import Config
 from ray.serve.schema import TracingConfig
 
@@ -125,18 +127,32 @@ def hardening(settings: Settings, state: Path) -> Hardening:
     )
 
 
+def keep_local_ray_on_loopback(settings: Settings) -> None:
+    """Ray binds its GCS, raylet, object manager, worker, dashboard agent and metrics ports to
+    the node address when that is a loopback one, and to every interface otherwise. But
+    `ray.init` swaps a loopback node address for the host's outside one unless this node may
+    not join a multi-node cluster, which a local stack never does: so that switch is off, for
+    Ray's processes (the env var) and for this one (it read the env var when importing ray)."""
+    if is_localhost(settings.bind_host):
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 def start_ray(settings: Settings) -> None:
-    """Connect to `settings.ray_address`, or start a local Ray with the dashboard on loopback."""
+    """Connect to `settings.ray_address`, or start a local Ray on `bind_host` (loopback by
+    default), every port of it included."""
     os.environ.update(ray_environment(settings))
     if settings.ray_address:
         ray.init(address=settings.ray_address, namespace=APP_NAME)
         return
+    keep_local_ray_on_loopback(settings)
     ray.init(
         address="local",
         namespace=APP_NAME,
         num_cpus=settings.ray_num_cpus or 4 * (os.cpu_count() or 1),
+        _node_ip_address=settings.bind_host,
         include_dashboard=True,
-        dashboard_host="127.0.0.1",
+        dashboard_host=settings.bind_host,
         dashboard_port=settings.ray_dashboard_port,
         _metrics_export_port=settings.ray_metrics_export_port,
         logging_level=logging.WARNING,
