@@ -97,10 +97,11 @@ class Settings(BaseSettings):
     haproxy_maxconn: int = 2000
     # Ray's HAProxy manager only reads stats through the admin socket.
     haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
-    # Token auth guards the dashboard and its job API (which runs code): the local token is
-    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`. Default off until
-    # the token path is verified end to end (see the edge branch report).
-    ray_auth_mode: Literal["disabled", "token"] = "disabled"
+    # Token auth guards the dashboard, its job API (which runs code) and Ray's gRPC ports. The
+    # token is `ray_auth_token` when given, else one generated on first use; either way it is
+    # kept in `<data_dir>/ray_auth_token` (0600), where Ray's processes read it.
+    ray_auth_mode: Literal["disabled", "token"] = "token"
+    ray_auth_token: SecretStr | None = None
 
     # Identity.
     jwt_secret: SecretStr | None = None

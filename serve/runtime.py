@@ -15,7 +15,7 @@ import ray
 from ray import serve
 from ray._common.network_utils import is_localhost
 from ray._private import ray_constants
-from ray._raylet import Config
+from ray._raylet import AuthenticationTokenLoader, Config
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
@@ -40,14 +40,18 @@ def ray_auth_token_path(settings: Settings) -> Path:
 
 
 def ray_auth_token(settings: Settings) -> str:
-    """The dashboard and job API token of the local Ray, created on first use (mode 0600)."""
+    """The token of the local Ray: `settings.ray_auth_token`, else one generated on first use,
+    kept in `ray_auth_token_path` (mode 0600) for Ray's processes to read."""
     path = ray_auth_token_path(settings)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    given = settings.ray_auth_token.get_secret_value() if settings.ray_auth_token else None
+    if path.exists() and given in (None, path.read_text().strip()):
+        return path.read_text().strip()
+    token = given or secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token)
+    return token
 
 
 def ray_token_environment(settings: Settings) -> dict[str, str]:
@@ -58,9 +62,11 @@ def ray_token_environment(settings: Settings) -> dict[str, str]:
     ray_auth_token(settings)
     env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
     # This process (the driver) read Ray's config when it imported ray; refresh it, as Ray's
-    # own `_enable_token_auth` does, or the driver would call its own GCS without the token.
+    # own `_enable_token_auth` does, or the driver would call its own GCS without the token;
+    # and drop a token it cached from an earlier local Ray of this process (a test's).
     os.environ.update(env)
     Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
     return env
 
 

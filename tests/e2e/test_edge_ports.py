@@ -2,7 +2,6 @@
 
 import httpx
 import psutil
-import pytest
 
 from serve import runtime
 from tests.conftest import System
@@ -10,7 +9,7 @@ from tests.conftest import System
 WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 (what the test looks for)
 # The one socket that cannot move: Serve (2.60) starts every replica's inter-deployment gRPC
 # server on "[::]:0", written into `Replica._on_initialized` (ray/serve/_private/replica.py)
-# with no setting to change it. Ray's token interceptor guards it when token auth is on.
+# with no setting to change it. Ray's token interceptor guards it, as token auth is on.
 SERVE_REPLICA = "ray::ServeReplica:"
 
 
@@ -25,6 +24,7 @@ def is_serve_replica_grpc(ip: str, pid: int) -> bool:
 
 
 def test_no_listening_socket_of_the_stack_is_on_a_wildcard_address(system: System) -> None:
+    assert system.settings.ray_auth_mode == "token"  # what guards the replicas' gRPC port
     pids = {process.pid for process in stack_processes()}
     open_wide = sorted(
         (conn.laddr.ip, conn.laddr.port, conn.pid)
@@ -39,8 +39,6 @@ def test_no_listening_socket_of_the_stack_is_on_a_wildcard_address(system: Syste
 
 
 async def test_ray_job_api_refuses_a_request_without_the_token(system: System) -> None:
-    if system.settings.ray_auth_mode != "token":
-        pytest.skip("run with SMARTCOURSE_RAY_AUTH_MODE=token")
     dashboard = f"http://127.0.0.1:{system.settings.ray_dashboard_port}"
     async with httpx.AsyncClient(base_url=dashboard, timeout=10) as http:
         anonymous = await http.get("/api/jobs/")
