@@ -26,8 +26,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# The schemathesis group (marker fuzz) gets a session, and so a system, of its own: it spends
+# the loopback address's rate limits and failed-login budget that the other tests share.
 test: lint
 	$(BIN)/pytest -p no:cacheprovider -m "not fuzz"
+	$(BIN)/pytest -p no:cacheprovider -m fuzz tests/e2e/test_edge_fuzz.py
 
 bench: install
 	$(BIN)/python -m benchmarks.progress

@@ -8,6 +8,7 @@ Hashing is CPU-bound by design; async callers run it in a thread.
 
 import re
 import unicodedata
+from contextlib import suppress
 
 from passlib.context import CryptContext
 
@@ -60,8 +61,12 @@ class PasswordHasher:
         return self._context.hash(password)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
-        """Whether `password` matches; with no hash, burns the same time and answers False."""
-        if password_hash is None:
-            self._context.verify(password, self._dummy_hash)
-            return False
-        return self._context.verify(password, password_hash)
+        """Whether `password` matches; with no hash, or a value that is no readable hash (an
+        account disabled with `!`, as the load-test population is), burns the same time and
+        answers False."""
+        if password_hash is not None:
+            # passlib raises ValueError for a value it cannot identify or parse.
+            with suppress(ValueError):
+                return self._context.verify(password, password_hash)
+        self._context.verify(password, self._dummy_hash)
+        return False

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     haproxy: bool = True
     haproxy_stats_port: int = 8404
     haproxy_metrics_port: int = 9101
-    # Side ports (HAProxy stats and metrics, the Ray dashboard) listen here: loopback locally;
-    # a cluster node that is scraped from elsewhere sets its own address.
+    # Side ports (HAProxy stats and metrics, the Ray dashboard) and a local Ray's own ports
+    # (GCS, raylet, workers, agent, metrics) listen here: loopback locally; a cluster node that
+    # is scraped from elsewhere sets its own address.
     bind_host: str = "127.0.0.1"
     # A client must send its headers within this time and stay active within the client
     # timeout; an idle keep-alive connection is closed after the keep-alive timeout.
@@ -96,10 +97,11 @@ class Settings(BaseSettings):
     haproxy_maxconn: int = 2000
     # Ray's HAProxy manager only reads stats through the admin socket.
     haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
-    # Token auth guards the dashboard and its job API (which runs code): the local token is
-    # written to `<data_dir>/ray_auth_token` and printed by `smartcourse up`. Default off until
-    # the token path is verified end to end (see the edge branch report).
-    ray_auth_mode: Literal["disabled", "token"] = "disabled"
+    # Token auth guards the dashboard, its job API (which runs code) and Ray's gRPC ports. The
+    # token is `ray_auth_token` when given, else one generated on first use; either way it is
+    # kept in `<data_dir>/ray_auth_token` (0600), where Ray's processes read it.
+    ray_auth_mode: Literal["disabled", "token"] = "token"
+    ray_auth_token: SecretStr | None = None
 
     # Identity.
     jwt_secret: SecretStr | None = None

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import ray
+
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from jobs.runner import add_job_arguments, run_from_arguments
@@ -205,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create-admin":
         return create_admin(settings, args.email, args.full_name)
     if args.command == "job":
+        # The job's driver joins the stack's Ray, which wants its token; a driver that is
+        # already connected (a test's) keeps the config it connected with.
+        if not ray.is_initialized():
+            runtime.ray_token_environment(settings)
         return run_from_arguments(args, settings)
     commands: dict[str, Callable[[Settings], int]] = {"down": down, "migrate": migrate_only}
     return commands[args.command](settings)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import ray
 from ray import serve
-from ray._raylet import Config
+from ray._common.network_utils import is_localhost
+from ray._private import ray_constants
+from ray._raylet import AuthenticationTokenLoader, Config
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
@@ -38,14 +40,18 @@ def ray_auth_token_path(settings: Settings) -> Path:
 
 
 def ray_auth_token(settings: Settings) -> str:
-    """The dashboard and job API token of the local Ray, created on first use (mode 0600)."""
+    """The token of the local Ray: `settings.ray_auth_token`, else one generated on first use,
+    kept in `ray_auth_token_path` (mode 0600) for Ray's processes to read."""
     path = ray_auth_token_path(settings)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    given = settings.ray_auth_token.get_secret_value() if settings.ray_auth_token else None
+    if path.exists() and given in (None, path.read_text().strip()):
+        return path.read_text().strip()
+    token = given or secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token)
+    return token
 
 
 def ray_token_environment(settings: Settings) -> dict[str, str]:
@@ -56,9 +62,11 @@ def ray_token_environment(settings: Settings) -> dict[str, str]:
     ray_auth_token(settings)
     env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(ray_auth_token_path(settings))}
     # This process (the driver) read Ray's config when it imported ray; refresh it, as Ray's
-    # own `_enable_token_auth` does, or the driver would call its own GCS without the token.
+    # own `_enable_token_auth` does, or the driver would call its own GCS without the token;
+    # and drop a token it cached from an earlier local Ray of this process (a test's).
     os.environ.update(env)
     Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
     return env
 
 
@@ -129,18 +137,32 @@ def hardening(settings: Settings, state: Path) -> Hardening:
     )
 
 
+def keep_local_ray_on_loopback(settings: Settings) -> None:
+    """Ray binds its GCS, raylet, object manager, worker, dashboard agent and metrics ports to
+    the node address when that is a loopback one, and to every interface otherwise. But
+    `ray.init` swaps a loopback node address for the host's outside one unless this node may
+    not join a multi-node cluster, which a local stack never does: so that switch is off, for
+    Ray's processes (the env var) and for this one (it read the env var when importing ray)."""
+    if is_localhost(settings.bind_host):
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 def start_ray(settings: Settings) -> None:
-    """Connect to `settings.ray_address`, or start a local Ray with the dashboard on loopback."""
+    """Connect to `settings.ray_address`, or start a local Ray on `bind_host` (loopback by
+    default), every port of it included."""
     os.environ.update(ray_environment(settings))
     if settings.ray_address:
         ray.init(address=settings.ray_address, namespace=APP_NAME)
         return
+    keep_local_ray_on_loopback(settings)
     ray.init(
         address="local",
         namespace=APP_NAME,
         num_cpus=settings.ray_num_cpus or 4 * (os.cpu_count() or 1),
+        _node_ip_address=settings.bind_host,
         include_dashboard=True,
-        dashboard_host="127.0.0.1",
+        dashboard_host=settings.bind_host,
         dashboard_port=settings.ray_dashboard_port,
         _metrics_export_port=settings.ray_metrics_export_port,
         logging_level=logging.WARNING,

@@ -62,6 +62,7 @@ def test_environment(data_dir: Path) -> dict[str, str]:
         # Tests exercise the bcrypt path, not its cost; cost 12 is the production default.
         "SMARTCOURSE_BCRYPT_ROUNDS": "4",
         "SMARTCOURSE_RAY_NUM_CPUS": "4",
+        "SMARTCOURSE_RAY_AUTH_MODE": "token",
         # Short enough that the slow-client test waits seconds, long for any real client.
         "SMARTCOURSE_HAPROXY_TIMEOUT_HTTP_REQUEST_SECONDS": "3",
     }

@@ -42,7 +42,13 @@ def student_of(principal: Principal) -> int:
     return principal.user_id
 
 
-@router.post("/enrollments", response_model=EnrollmentAccepted, status_code=202)
+@router.post(
+    "/enrollments",
+    response_model=EnrollmentAccepted,
+    status_code=202,
+    # API.md: the same student and course again answers the existing enrollment.
+    responses={200: {"model": EnrollmentAccepted, "description": "The existing enrollment"}},
+)
 async def enroll(
     body: EnrollmentRequest,
     response: Response,

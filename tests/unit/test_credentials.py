@@ -57,6 +57,11 @@ def test_unknown_account_verification_fails_without_a_hash() -> None:
     assert PasswordHasher(rounds=4).verify("whatever1", None) is False
 
 
+@pytest.mark.parametrize("stored", ["!", "", "*", "$bcrypt-sha256$v=2,t=2b,r=4$abc"])
+def test_a_stored_value_that_is_no_hash_fails_verification(stored: str) -> None:
+    assert PasswordHasher(rounds=4).verify("whatever1", stored) is False
+
+
 def test_hash_uses_the_configured_cost() -> None:
     assert ",r=12$" in PasswordHasher(rounds=12).hash("password123")
 
