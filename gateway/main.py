@@ -44,6 +44,7 @@ from serve.courses import Courses, MaterialsService
 from serve.enrollments import Enrollments
 from serve.notifications import Notifications
 from serve.privacy import DataRights
+from serve.replica_grpc import bind_replica_grpc
 from serve.resources import Resources
 from serve.revisions import Revisions
 from serve.roster import Roster
@@ -99,6 +100,7 @@ def services(resources: Resources) -> dict[str, Any]:
 class Gateway:
     def __init__(self, settings: Settings, materials: DeploymentHandle) -> None:
         configure_logging(settings.log_level)
+        bind_replica_grpc(settings.bind_host)
         # `smartcourse up` creates the actors before deploying; a Serve config deployment
         # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
         ensure_actors_elsewhere(settings)

@@ -35,6 +35,7 @@ from core.logs import configure_logging
 from core.materials import accept_material
 from core.settings import Settings
 from core.status import CourseStatus
+from serve.replica_grpc import bind_replica_grpc
 from serve.resources import Resources
 from storage.course_cache import CourseCache
 from storage.db import UnitOfWork
@@ -331,6 +332,7 @@ class MaterialsService:
 
     def __init__(self, settings: Settings) -> None:
         configure_logging(settings.log_level)
+        bind_replica_grpc(settings.bind_host)
         self.courses = Courses(Resources.open(settings))
 
     async def add_material(
