@@ -5,7 +5,6 @@ worker host) can reach the shards without importing the pool."""
 import asyncio
 
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.ops import ReloadCourse
 from actors.placement import shard_name
@@ -13,23 +12,24 @@ from actors.shard import Shard
 from core.settings import Settings
 
 NAMESPACE = "smartcourse"
+# What a shard reserves: no CPU (its work is I/O-bound and its node's cores stay whole for
+# tasks), but some memory, which makes SPREAD spread them: Ray does not spread actors that
+# reserve nothing (ray-project/ray#27577).
+SHARD_MEMORY_BYTES = 64 * 1024 * 1024
 
 
 def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
-    """The shards, created where missing. On a cluster they are dealt out over the nodes alive
-    at creation, so one node's loss moves few: "SPREAD" does not spread actors that reserve no
-    CPU (ray-project/ray#27577; seen here as all four shards on one of three nodes). The
-    affinity is soft, so a shard restarted after its node is gone goes to another."""
-    nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
+    """The shards, created where missing, spread over the nodes so one node's loss moves few
+    (with no reservation a multi-node run put all four on one of three nodes; soft node
+    affinity placed them no better, a CPU share starved the nodes' one-CPU tasks)."""
     return [
         Shard.options(
             name=shard_name(index),
             namespace=NAMESPACE,
             lifetime="detached",
             get_if_exists=True,
-            scheduling_strategy=NodeAffinitySchedulingStrategy(
-                nodes[index % len(nodes)], soft=True
-            ),
+            memory=SHARD_MEMORY_BYTES,
+            scheduling_strategy="SPREAD",
         ).remote(settings, index)
         for index in range(settings.shard_count)
     ]

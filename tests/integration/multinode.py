@@ -11,6 +11,7 @@ JSON summary for tests/integration/test_multinode.py to judge.
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ async def scenario(cluster: Cluster, workers: list) -> dict:
     population = await seed_population(settings, 40, 2, 5)
     shards = shard_handles(settings)
     before = [s["node_id"] for s in ray.get([shard.stats.remote() for shard in shards])]
-    # The shards are dealt out over the nodes: the node removed is a worker that holds one
+    # The shards are spread over the nodes: the node removed is a worker that holds one
     # (the test fails if none does, as then they did not spread).
     victim = next((w for w in workers if w.node_id in before), workers[0])
     client = ShardClient(settings)
@@ -128,14 +129,32 @@ def spreadable(nodes: int, within: float = 120) -> None:
         assert time.monotonic() < deadline, f"SPREAD never reached {nodes} nodes"
 
 
+async def submit(client: JobSubmissionClient, within: float = 60, **job) -> str:
+    """Submit `job`; the job API answers "No available agent to submit job, please try again
+    later" until a node's dashboard agent has registered with it (seen in CI right after the
+    node loss), so that answer is retried, with a growing pause, until `within` seconds."""
+    deadline, pause = time.monotonic() + within, 0.2
+    while True:
+        try:
+            return client.submit_job(**job)
+        except RuntimeError as error:
+            if "No available agent" not in str(error) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 3.0)
+
+
 async def submitted_job(dashboard: str) -> dict:
     """`python -m jobs leaderboard` submitted to the cluster's job API with the settings the
     system runs with; the job's log is followed until it ends (no polling)."""
     client = JobSubmissionClient(f"http://{dashboard}")
     settings = {k: v for k, v in os.environ.items() if k.startswith("SMARTCOURSE_")}
     out = Path(tempfile.mkdtemp(prefix="sc-job-"))
-    job = client.submit_job(
-        entrypoint=f"python -m jobs leaderboard --out {out}",
+    job = await submit(
+        client,
+        # The cluster's Python (here the venv's, which is not on the job's PATH; an image
+        # has its own as `python`).
+        entrypoint=f"{sys.executable} -m jobs leaderboard --out {out}",
         runtime_env={"env_vars": settings},
     )
     logs = "".join([line async for line in client.tail_job_logs(job)])
