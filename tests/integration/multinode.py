@@ -11,6 +11,7 @@ JSON summary for tests/integration/test_multinode.py to judge.
 import asyncio
 import json
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -113,6 +114,12 @@ async def scenario(cluster: Cluster, workers: list) -> dict:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @ray.remote(num_cpus=1)
 def node_of_task() -> str:
     return ray.get_runtime_context().get_node_id()
@@ -169,11 +176,20 @@ async def submitted_job(dashboard: str) -> dict:
 
 
 def main() -> None:
+    # Each node's dashboard agent on a free port: the default one (52365) may be the test
+    # session's own Ray's, and then the job API finds no agent ("No available agent").
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 1, "include_dashboard": True, "dashboard_port": 0},
+        head_node_args={
+            "num_cpus": 1,
+            "include_dashboard": True,
+            "dashboard_port": 0,
+            "dashboard_agent_listen_port": free_port(),
+        },
     )
-    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    workers = [
+        cluster.add_node(num_cpus=1, dashboard_agent_listen_port=free_port()) for _ in range(2)
+    ]
     cluster.wait_for_nodes()
     joined = ray.init(address=cluster.address, namespace=NAMESPACE, logging_level="ERROR")
     try:

@@ -12,10 +12,19 @@ import sys
 from core.settings import Settings
 
 
+def cluster_environment() -> dict[str, str]:
+    """This session's environment for the cluster's driver, less what the session's own local
+    Ray put there (serve/runtime.py ray_environment, keep_local_ray_on_loopback): its token,
+    intervals and multi-node switch belong to that Ray, not to this cluster of its own."""
+    own = {"REPORTER_UPDATE_INTERVAL_MS", "FORWARDED_ALLOW_IPS"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_") and k not in own}
+    return env | {"RAY_USAGE_STATS_ENABLED": "0"}
+
+
 def test_shards_spread_and_survive_the_loss_of_a_node(database: Settings) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tests.integration.multinode"],
-        env=os.environ | {"RAY_USAGE_STATS_ENABLED": "0"},
+        env=cluster_environment(),
         capture_output=True,
         text=True,
         timeout=600,
