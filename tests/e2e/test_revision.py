@@ -148,6 +148,16 @@ async def test_percentages_follow_the_structure_and_nothing_is_lost(
     assert body == 50.0 == await stored_percentage(db, enrollment["id"])
 
 
+async def certificate_of(client: httpx.AsyncClient, student: Account, enrollment_id: int) -> int:
+    """The enrollment's certificate id, once its workflow has issued it."""
+
+    async def issued() -> int | None:
+        found = await client.get(f"/enrollments/{enrollment_id}", headers=student.headers)
+        return found.json()["certificate_id"]
+
+    return await poll(issued, within=60)
+
+
 async def test_a_finished_learner_stays_finished_with_the_certificate(
     client: httpx.AsyncClient, system: System
 ) -> None:
@@ -155,12 +165,7 @@ async def test_a_finished_learner_stays_finished_with_the_certificate(
     course = await published_course(client, owner, modules=1, lessons=1)
     enrollment = await enrolled(client, student, course["id"])
     await complete(client, student, lesson_ids(course)[0])
-
-    async def certificate() -> int | None:
-        found = await client.get(f"/enrollments/{enrollment['id']}", headers=student.headers)
-        return found.json()["certificate_id"]
-
-    certificate_id = await poll(certificate, within=60)
+    certificate_id = await certificate_of(client, student, enrollment["id"])
     added = await client.post(
         f"/courses/{course['id']}/modules/{course['modules'][0]['id']}/lessons",
         json={"title": "Epilogue", "kind": "text"},
@@ -188,11 +193,7 @@ async def test_a_learner_left_with_every_lesson_done_completes_and_is_certified(
     now = (await client.get(url, headers=student.headers)).json()
     assert now["status"] == "completed" and now["completed_at"] is not None
     assert now["progress"]["completion_percentage"] == 100.0
-
-    async def certificate() -> int | None:
-        return (await client.get(url, headers=student.headers)).json()["certificate_id"]
-
-    assert await poll(certificate, within=60)
+    assert await certificate_of(client, student, enrollment["id"])
 
 
 async def test_revision_errors(client: httpx.AsyncClient, system: System, db: Database) -> None:

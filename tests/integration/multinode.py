@@ -11,7 +11,6 @@ JSON summary for tests/integration/test_multinode.py to judge.
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from core.errors import DependencyDown
 from core.settings import get_settings
 from storage.db import Database
 from storage.models.enrollment import Enrollment, LessonCompletion
+from tests.conftest import free_port
 
 # A refused call waits out `shard_call_timeout_seconds`; a node's shards are back elsewhere
 # within a few of those.
@@ -112,12 +112,6 @@ async def scenario(cluster: Cluster, workers: list) -> dict:
         "unacknowledged_rows": len(rows - acknowledged),
         "disagree": disagree,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @ray.remote(num_cpus=1)
