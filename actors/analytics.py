@@ -10,9 +10,9 @@ for no reader, and a loop hazard for a consumer that reads every topic).
 
 from datetime import UTC, datetime
 
+from actors.collaborators import Collaborators
 from actors.poison import required
 from core.events import EventEnvelope
-from core.settings import Settings
 from storage.db import UnitOfWork
 from storage.repositories.analytics import PLATFORM, AnalyticsRepository
 from storage.repositories.enrollment import EnrollmentRepository
@@ -36,7 +36,7 @@ async def completion_seconds(uow: UnitOfWork, data: dict) -> int:
     return max(0, round((completed - required(enrolled_at, "the enrollment")).total_seconds()))
 
 
-async def record(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
+async def record(uow: UnitOfWork, event: EventEnvelope, _: Collaborators) -> None:
     """Move the counters `event` moves."""
     data, day = event.data, event.time.astimezone(UTC).date()
     counters = AnalyticsRepository(uow.session)

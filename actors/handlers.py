@@ -4,23 +4,19 @@ event as processed (so a redelivered event has no second effect)."""
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from temporalio.client import Client
-
 from actors.analytics import COUNTED, record
+from actors.collaborators import Collaborators
 from actors.notify import NOTIFIED, notify
 from actors.poison import Poison, required
 from core.events import EventEnvelope
-from core.settings import Settings
 from core.status import CourseStatus
 from storage.db import UnitOfWork
 from storage.repositories.course import CourseRepository
-from workflows.certificates import start_certificate_workflow
-from workflows.client import connect
 
-Handler = Callable[[UnitOfWork, EventEnvelope, Settings], Awaitable[None]]
+Handler = Callable[[UnitOfWork, EventEnvelope, Collaborators], Awaitable[None]]
 
 
-async def reindex(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
+async def reindex(uow: UnitOfWork, event: EventEnvelope, _: Collaborators) -> None:
     """A published course that changed gets its search document rebuilt."""
     if event.type == "course.updated":
         courses = CourseRepository(uow.session)
@@ -29,15 +25,9 @@ async def reindex(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> 
             await courses.index_for_search(course.id)
 
 
-async def issue_certificate(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
+async def issue_certificate(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> None:
     """A completed enrollment earns its certificate: start (or join) its workflow."""
-    global _temporal
-    if _temporal is None:
-        _temporal = await connect(settings)
-    await start_certificate_workflow(_temporal, settings, event.data["enrollment_id"])
-
-
-_temporal: Client | None = None
+    await deps.temporal.start_certificate(event.data["enrollment_id"])
 
 
 @dataclass(frozen=True)
@@ -48,7 +38,7 @@ class Subscription:
     event_types: frozenset[str]
 
 
-__all__ = ["CONSUMERS", "Handler", "Poison", "Subscription", "required"]
+__all__ = ["CONSUMERS", "Collaborators", "Handler", "Poison", "Subscription", "required"]
 
 CONSUMERS: dict[str, Subscription] = {
     "notification-consumer": Subscription(

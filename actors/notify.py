@@ -9,6 +9,7 @@ per dedupe key). Everything happens in the transaction that marks the event proc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from actors.collaborators import Collaborators
 from actors.poison import Poison, required
 from core.emails import EmailRequest
 from core.events import EventEnvelope
@@ -96,8 +97,9 @@ AUDIENCE: dict[str, Finder] = {
 }
 
 
-async def notify(uow: UnitOfWork, event: EventEnvelope, settings: Settings) -> None:
+async def notify(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> None:
     """Every notice of `event`, on every channel its recipients want."""
+    settings = deps.settings
     if event.type == "user.deleted":
         await NotificationRepository(uow.session).delete_for_user(event.data["user_id"])
         return

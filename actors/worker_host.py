@@ -14,7 +14,6 @@ import os
 from collections.abc import Awaitable, Callable
 
 import ray
-from temporalio.client import Client
 
 from actors.shards import reload_course
 from core.logs import configure_logging
@@ -26,11 +25,11 @@ from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
 from storage.repositories.course import CourseRepository
 from storage.telemetry import configure_tracing
-from workflows.certificate_activities import CertificateActivities
-from workflows.client import connect
-from workflows.course_activities import CourseActivities
-from workflows.enrollment_activities import EnrollmentActivities
-from workflows.reminders import ReminderActivities, ensure_schedule
+from storage.temporal import connect, ensure_reminder_schedule
+from workflows.certificates.activities import CertificateActivities
+from workflows.courses.activities import CourseActivities
+from workflows.enrollment.activities import EnrollmentActivities
+from workflows.reminders.activities import ReminderActivities
 from workflows.sdk_metrics import serve_sdk_metrics
 from workflows.worker import build_worker
 
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 WORKER_HOST = "temporal-worker"
 HEARTBEAT = "temporal_worker"
 SCHEDULE_CHECK_SECONDS = 300.0
-
-
-def certificate_activities(activities: CertificateActivities) -> list:
-    return [activities.issue, activities.render_pdf, activities.announce, activities.send_email]
 
 
 class Retrying:
@@ -95,7 +90,7 @@ class WorkflowWorkerHost:
         return [
             *CourseActivities(self.db, content, self.course_changed).all(),
             *EnrollmentActivities(self.db, self.redis).all(),
-            *certificate_activities(CertificateActivities(self.settings, self.db)),
+            *CertificateActivities(self.settings, self.db).all(),
             ReminderActivities(self.settings, self.db).remind_inactive_students,
         ]
 
@@ -142,10 +137,8 @@ class WorkflowWorkerHost:
         retrying, client = Retrying("reminder_schedule", self.settings), None
         while not self.stopping:
             try:
-                client = client or await Client.connect(
-                    self.settings.temporal_address, namespace=self.settings.temporal_namespace
-                )
-                await ensure_schedule(client, self.settings)
+                client = client or await connect(self.settings)
+                await ensure_reminder_schedule(client, self.settings)
                 retrying.recovered()
                 await asyncio.sleep(SCHEDULE_CHECK_SECONDS)
             except Exception as error:

@@ -10,17 +10,15 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel, Field
-from temporalio.service import RPCError
 
 from core.certificates import normalize_code
-from core.errors import Conflict, DependencyDown, NotFound
+from core.errors import Conflict, NotFound
 from core.identity import Principal
 from core.pages import PageQuery, page_of
 from serve.resources import Resources
 from storage.health import s3_client
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
 from storage.verify_throttle import VerifyThrottle
-from workflows.certificates import start_certificate_workflow
 
 log = logging.getLogger(__name__)
 PDF_URL_TTL_SECONDS = 15 * 60
@@ -52,13 +50,7 @@ class Certificates:
             raise NotFound("No such enrollment")
         if facts.status != "completed":
             raise Conflict("A certificate is issued only for a completed enrollment")
-        try:
-            workflow_id = await start_certificate_workflow(
-                await self._temporal.client(), self._settings, enrollment_id
-            )
-        except RPCError as error:
-            log.warning("event=certificate_start_failed error=%s", error.status.name)
-            raise DependencyDown("The workflow engine is unavailable; try again") from None
+        workflow_id = await self._temporal.start_certificate(enrollment_id)
         log.info("event=certificate_requested enrollment_id=%s", enrollment_id)
         return {"workflow_id": workflow_id, "status": "QUEUED"}
 

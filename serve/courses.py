@@ -12,8 +12,6 @@ from typing import Any
 
 from ray import serve
 from ray.util.metrics import Counter
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
 
 from actors.shards import reload_course
 from core.courses import (
@@ -43,7 +41,6 @@ from storage.extraction import extract_text
 from storage.objects import ObjectStore
 from storage.repositories.course import Course, CourseRepository, Lesson, Material, Module
 from storage.repositories.enrollment import EnrollmentRepository
-from workflows.inputs import CourseRequest, archive_workflow_id, publish_workflow_id
 
 # Course fields the course entity admits by: changing them on a live course reloads it.
 SEAT_RULES = frozenset({"enrollment_limit", "waitlist", "prerequisite_ids"})
@@ -284,23 +281,8 @@ class Courses:
             "url": url,
         }
 
-    async def start(self, workflow: str, workflow_id: str, course_id: int) -> dict[str, Any]:
-        client = await self._temporal.client()
-        try:
-            await client.start_workflow(
-                workflow,
-                CourseRequest(course_id=course_id, workflow_id=workflow_id),
-                id=workflow_id,
-                task_queue=self.settings.temporal_task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-        except RPCError as error:
-            raise DependencyDown("The workflow service is unavailable") from error
-        return WorkflowAccepted(workflow_id=workflow_id).model_dump()
-
     async def publish(self, principal: Principal, course_id: int) -> dict[str, Any]:
         """202 at once; a second click while it runs answers the same workflow."""
-        workflow_id = publish_workflow_id(course_id)
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
             if course.status not in ("draft", "publishing"):
@@ -310,19 +292,21 @@ class Courses:
             )
             await uow.commit()
         try:
-            return await self.start("CoursePublishingWorkflow", workflow_id, course_id)
+            workflow_id = await self._temporal.start_publishing(course_id)
         except DependencyDown:
             async with self.db.unit_of_work() as uow:
                 await CourseRepository(uow.session).move_status(course_id, ["publishing"], "draft")
                 await uow.commit()
             raise
+        return WorkflowAccepted(workflow_id=workflow_id).model_dump()
 
     async def archive(self, principal: Principal, course_id: int) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
             if course.status == "publishing":
                 raise Conflict("The course is being published; archive it afterwards")
-        return await self.start("CourseArchiveWorkflow", archive_workflow_id(course_id), course_id)
+        workflow_id = await self._temporal.start_archive(course_id)
+        return WorkflowAccepted(workflow_id=workflow_id).model_dump()
 
 
 @serve.deployment(name="materials")

@@ -8,9 +8,6 @@ the student's shard directly (DESIGN.md: no extra hop on the hot path).
 import logging
 from typing import Any
 
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
-
 from actors.ops import Admit, Drop, FillSeats, ReadProgress
 from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown, Forbidden, NotFound
@@ -21,7 +18,7 @@ from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
 from storage.progress_cache import ProgressCache
 from storage.repositories.enrollment import Enrollment, EnrollmentRepository
-from workflows.inputs import EnrollmentRequest
+from storage.temporal import EnrollmentRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +48,10 @@ class Enrollments:
         self._temporal = resources.temporal
 
     async def start_workflow(self, enrollment: dict[str, Any]) -> None:
-        try:
-            request = EnrollmentRequest(
-                enrollment["id"], enrollment["student_id"], enrollment["course_id"]
-            )
-            await (await self._temporal.client()).start_workflow(
-                "EnrollmentWorkflow",
-                request,
-                id=enroll_workflow_id(enrollment["id"]),
-                task_queue=self.settings.temporal_task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-        except (RPCError, RuntimeError, OSError) as error:
-            raise DependencyDown("The workflow service is unavailable; retry") from error
+        request = EnrollmentRequest(
+            enrollment["id"], enrollment["student_id"], enrollment["course_id"]
+        )
+        await self._temporal.start_enrollment(request)
 
     async def enroll(
         self, principal: Principal, course_id: int, idempotency_key: str | None

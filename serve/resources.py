@@ -14,7 +14,7 @@ from actors.client import ShardClient
 from core.settings import Settings
 from storage.db import Database
 from storage.keyvalue import connect_redis
-from workflows.client import TemporalConnection
+from storage.temporal import TemporalConnection
 
 
 @dataclass(frozen=True)

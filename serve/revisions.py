@@ -42,7 +42,7 @@ from storage.db import UnitOfWork
 from storage.progress_cache import ProgressCache
 from storage.repositories.course import Course, CourseRepository, Lesson, Module
 from storage.repositories.enrollment import complete_finished, recompute_percentages
-from workflows.course_activities import index_content
+from workflows.courses.activities import index_content
 
 T = TypeVar("T")
 Change = Callable[[CourseRepository], Awaitable[tuple[T, CourseChange]]]

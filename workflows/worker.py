@@ -7,10 +7,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from core.settings import Settings
-from workflows.certificates import CertificateGenerationWorkflow
-from workflows.courses import CourseArchiveWorkflow, CoursePublishingWorkflow
-from workflows.enrollment import EnrollmentWorkflow
-from workflows.reminders import ReminderWorkflow
+from workflows.certificates.workflow import CertificateGenerationWorkflow
+from workflows.courses.workflow import CourseArchiveWorkflow, CoursePublishingWorkflow
+from workflows.enrollment.workflow import EnrollmentWorkflow
+from workflows.reminders.workflow import ReminderWorkflow
 
 WORKFLOWS = [
     CoursePublishingWorkflow,

@@ -24,10 +24,11 @@ from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
 from temporalio.service import RPCError, RPCStatusCode
 
+from actors.collaborators import Collaborators
 from actors.events.relay import quietly
 from actors.events.supervise import Health
 from actors.handlers import CONSUMERS, Poison
-from core.errors import ValidationFailed
+from core.errors import DependencyDown, ValidationFailed
 from core.events import EventEnvelope, parse_event
 from core.settings import Settings
 from storage.db import Database
@@ -46,7 +47,7 @@ EVENT_LAG = Histogram(
     boundaries=[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     tag_keys=("group",),
 )
-DEPENDENCY_ERRORS = (OSError, TimeoutError, KafkaError)
+DEPENDENCY_ERRORS = (OSError, TimeoutError, KafkaError, DependencyDown)
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
@@ -83,6 +84,7 @@ class GroupConsumer:
     def __init__(self, settings: Settings, group: str, db: Database) -> None:
         self.settings, self.group, self.db = settings, group, db
         self.subscription = CONSUMERS[group]
+        self.deps = Collaborators.open(settings)
         # Each group's spans name the group as their service, as when it had a process.
         self.tracer = service_tracer(settings, f"smartcourse-{group}")
         self.handled = 0
@@ -219,7 +221,7 @@ class GroupConsumer:
         async with self.db.unit_of_work() as uow:
             if not await first_processing(uow.session, self.group, event.id):
                 return False
-            await self.subscription.handler(uow, event, self.settings)
+            await self.subscription.handler(uow, event, self.deps)
             await uow.commit()
         return True
 

@@ -11,7 +11,7 @@ from benchmarks.baseline.context import Caller, connection, optional_claims
 from core.courses import CourseCreate, LessonCreate, ModuleCreate
 from core.identity import Role
 from core.tokens import AccessClaims
-from workflows.inputs import publish_workflow_id
+from storage.temporal import publish_workflow_id
 
 router = APIRouter()
 # Module constants joined into statements (S608 is silenced where they are; no input is).

@@ -18,7 +18,7 @@ from tests.e2e.accounts import Account, account, sign_up
 from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_course
 from tests.e2e.test_gateway import assert_envelope
 from tests.e2e.test_reminders import inactive_student
-from workflows.reminders import ReminderActivities
+from workflows.reminders.activities import ReminderActivities
 from workflows.tasks.providers import read_messages
 
 # The actor that runs the relay (locally the events actor runs it with the consumer groups:

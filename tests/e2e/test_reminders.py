@@ -8,11 +8,10 @@ from sqlalchemy import update
 
 from storage.db import Database
 from storage.models.enrollment import Enrollment
+from storage.temporal import REMINDER_SCHEDULE_ID, connect
 from tests.conftest import System
 from tests.e2e.accounts import Account, account
 from tests.e2e.catalog import active_enrollment, poll, published_course
-from workflows.client import connect
-from workflows.reminders import SCHEDULE_ID
 
 
 async def inactive_student(client: httpx.AsyncClient, system: System, db: Database) -> Account:
@@ -35,7 +34,7 @@ async def test_an_inactive_student_is_reminded_once_a_day(
     client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
     student = await inactive_student(client, system, db)
-    schedule = (await connect(system.settings)).get_schedule_handle(SCHEDULE_ID)
+    schedule = (await connect(system.settings)).get_schedule_handle(REMINDER_SCHEDULE_ID)
 
     async def reminders() -> list:
         notes = (await client.get("/notifications", headers=student.headers)).json()["items"]

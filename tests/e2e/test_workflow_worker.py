@@ -10,10 +10,10 @@ from temporalio.client import WorkflowExecutionStatus
 
 from actors.pool import NAMESPACE, ensure_actors
 from actors.worker_host import WORKER_HOST
+from storage.temporal import connect
 from tests.conftest import System
 from tests.e2e.accounts import account
 from tests.e2e.catalog import draft_course, poll, wait_for_status
-from workflows.client import connect
 
 
 async def test_publish_finishes_after_the_worker_is_killed_and_restarted(

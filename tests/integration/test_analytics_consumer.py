@@ -4,6 +4,7 @@ figure, per course and for the platform, and active learners are distinct per da
 from datetime import UTC, datetime, timedelta
 
 from actors.analytics import record
+from actors.collaborators import Collaborators
 from core.events import (
     CourseData,
     EnrollmentCompletedData,
@@ -22,7 +23,7 @@ from tests.integration.certificate_rows import completed_enrollment
 async def apply(db: Database, settings: Settings, *events) -> None:
     async with db.unit_of_work() as uow:
         for event in events:
-            await record(uow, event, settings)
+            await record(uow, event, Collaborators.open(settings))
         await uow.commit()
 
 

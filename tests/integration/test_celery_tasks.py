@@ -22,10 +22,11 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.health import s3_client
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
+from storage.temporal import CertificateRequest
 from tests.conftest import free_port
 from tests.integration.certificate_rows import completed_enrollment
 from workflows.celery_app import celery_for, delete_broker_objects, queue_name
-from workflows.certificate_activities import CertificateActivities, CertificateRequest
+from workflows.certificates.activities import CertificateActivities
 from workflows.tasks.certificates import enqueue_certificate_pdf, pdf_key
 from workflows.tasks.email import enqueue_email
 from workflows.tasks.messages import enqueue_message

@@ -19,21 +19,18 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.models.outbox import OutboxEvent
 from storage.repositories.certificate import CertificateRepository, enrollments
+from storage.temporal import TemporalConnection
 from tests.conftest import free_port
 from tests.e2e.catalog import poll
 from tests.integration.certificate_rows import completed_enrollment
 from workflows.celery_app import delete_broker_objects
 from workflows.celery_status import queue_depths
-from workflows.certificate_activities import (
+from workflows.certificates.activities import (
     CertificateActivities,
     CertificateRef,
     issued_event_id,
 )
-from workflows.certificates import (
-    CertificateGenerationWorkflow,
-    CertificateOutcome,
-    start_certificate_workflow,
-)
+from workflows.certificates.workflow import CertificateGenerationWorkflow, CertificateOutcome
 
 
 @pytest.fixture
@@ -74,6 +71,11 @@ async def temporal(quiet_settings: Settings, db: Database) -> AsyncIterator[Clie
         yield client
 
 
+async def start(settings: Settings, enrollment_id: int) -> str:
+    """The start the certificate consumer and POST /enrollments/{id}/certificate make."""
+    return await TemporalConnection(settings).start_certificate(enrollment_id)
+
+
 async def outcome(client: Client, workflow_id: str) -> CertificateOutcome:
     handle = client.get_workflow_handle(workflow_id, result_type=CertificateOutcome)
     return await handle.result()
@@ -84,12 +86,12 @@ async def test_starting_twice_issues_one_certificate_announced_once(
 ) -> None:
     name = f"Edsger Dijkstra {uuid.uuid4().hex[:6]}"
     enrollment_id = await completed_enrollment(db, name, course_title="Semaphores")
-    first = await start_certificate_workflow(temporal, own_settings, enrollment_id)
-    second = await start_certificate_workflow(temporal, own_settings, enrollment_id)
+    first = await start(own_settings, enrollment_id)
+    second = await start(own_settings, enrollment_id)
     assert first == second == f"certificate-{enrollment_id}"
     result = await outcome(temporal, first)
     # Started again after it finished: the finished run stands, nothing is issued anew.
-    assert await start_certificate_workflow(temporal, own_settings, enrollment_id) == first
+    assert await start(own_settings, enrollment_id) == first
     assert await outcome(temporal, first) == result
 
     async with db.unit_of_work() as uow:
@@ -118,9 +120,7 @@ async def test_announcing_again_adds_no_second_event(
     temporal: Client, own_settings: Settings, db: Database
 ) -> None:
     enrollment_id = await completed_enrollment(db, "Tony Hoare")
-    result = await outcome(
-        temporal, await start_certificate_workflow(temporal, own_settings, enrollment_id)
-    )
+    result = await outcome(temporal, await start(own_settings, enrollment_id))
     activities = CertificateActivities(own_settings, db)
     ref = CertificateRef(result.certificate_id)
     assert await activities.announce(ref) is False
@@ -137,7 +137,7 @@ async def test_an_enrollment_not_completed_gets_no_certificate(
     temporal: Client, own_settings: Settings, db: Database
 ) -> None:
     enrollment_id = await completed_enrollment(db, "Ken Thompson", status="active")
-    workflow_id = await start_certificate_workflow(temporal, own_settings, enrollment_id)
+    workflow_id = await start(own_settings, enrollment_id)
     with pytest.raises(WorkflowFailureError):
         await outcome(temporal, workflow_id)
     async with db.unit_of_work() as uow:
@@ -150,7 +150,7 @@ async def test_the_render_waits_idle_until_a_celery_worker_is_back(
     """No worker: the activity has handed over its token and nothing runs or polls; the task
     waits in RabbitMQ, and the first worker to come renders it and completes the activity."""
     enrollment_id = await completed_enrollment(db, "Barbara Liskov")
-    workflow_id = await start_certificate_workflow(temporal, quiet_settings, enrollment_id)
+    workflow_id = await start(quiet_settings, enrollment_id)
     handle = temporal.get_workflow_handle(workflow_id)
 
     async def waiting() -> list:

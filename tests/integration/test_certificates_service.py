@@ -15,8 +15,9 @@ from serve.resources import Resources
 from serve.stack import LocalStack
 from storage.db import Database
 from storage.repositories.certificate import CertificateRepository
+from storage.temporal import CertificateRequest
 from tests.integration.certificate_rows import completed_enrollment
-from workflows.certificate_activities import CertificateActivities, CertificateRequest
+from workflows.certificates.activities import CertificateActivities
 
 
 @pytest.fixture

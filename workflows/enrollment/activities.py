@@ -12,7 +12,7 @@ from temporalio import activity
 from core.status import EnrollmentStatus
 from storage.db import Database
 from storage.repositories.enrollment import EnrollmentRepository
-from workflows.inputs import EnrollmentRequest
+from storage.temporal import EnrollmentRequest
 
 
 class EnrollmentActivities:

@@ -28,16 +28,12 @@ from core.settings import Settings
 from storage.db import Database
 from storage.outbox import add_event_once
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
+from storage.temporal import CertificateRequest
 from workflows.tasks.certificates import enqueue_certificate_pdf
 
 log = logging.getLogger(__name__)
 # Event ids derived from the certificate make a repeated announce a no-op in the outbox.
 EVENT_NAMESPACE = uuid.UUID("6f1f7d1e-3c1b-4f7e-9a53-3b8f2f7c0c11")
-
-
-@dataclass(frozen=True)
-class CertificateRequest:
-    enrollment_id: int
 
 
 @dataclass(frozen=True)

@@ -10,29 +10,33 @@ workflow, and under load each server round trip per step added seconds (benchmar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.courses import local_step, step
-    from workflows.inputs import EnrollmentRequest
+    from storage.temporal import ENROLLMENT, EnrollmentRequest
+    from workflows.enrollment.activities import EnrollmentActivities
+    from workflows.policies import SEED
 
-STEPS = ("initialize_progress", "activate_enrollment")
+STEPS = (EnrollmentActivities.initialize_progress, EnrollmentActivities.activate_enrollment)
 # What runs started before the events became the only path ran; they replay these.
 OLD_STEPS = (
-    "initialize_progress",
-    "update_analytics",
-    "activate_enrollment",
-    "send_welcome_notification",
+    EnrollmentActivities.initialize_progress,
+    EnrollmentActivities.update_analytics,
+    EnrollmentActivities.activate_enrollment,
+    EnrollmentActivities.send_welcome_notification,
 )
 
 
 # Not sandboxed: the sandbox re-imports the workflow's modules for every run, the largest share
 # of an enrollment's CPU in the worker; this workflow only calls local activities in order.
-@workflow.defn(name="EnrollmentWorkflow", sandboxed=False)
+@workflow.defn(name=ENROLLMENT, sandboxed=False)
 class EnrollmentWorkflow:
     @workflow.run
     async def run(self, request: EnrollmentRequest) -> str:
         # Runs started before the steps became local replay as they ran; drop the old branches
         # (deprecate_patch) once none of them is open.
-        run_step = local_step if workflow.patched("local-enrollment-steps") else step
+        local = workflow.patched("local-enrollment-steps")
         steps = STEPS if workflow.patched("notices-from-events") else OLD_STEPS
-        for name in steps:
-            await run_step(name, request)
+        for step in steps:
+            if local:
+                await workflow.execute_local_activity_method(step, request, **SEED)
+            else:
+                await workflow.execute_activity_method(step, request, **SEED)
         return "active"

@@ -7,6 +7,7 @@ change's transaction. Notices are the notification consumer's: these activities 
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -18,10 +19,17 @@ from core.events import CourseData, PublishFailedData, make_event
 from storage.content_store import ContentStore
 from storage.db import Database
 from storage.repositories.course import Course, CourseRepository
+from storage.temporal import CourseRequest
 from workflows.emit import emit_once
-from workflows.inputs import CourseRequest, PublishFailed
 
 CourseChanged = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PublishFailed:
+    course_id: int
+    workflow_id: str
+    reason: str
 
 
 def course_event(kind: str, course: Course):

@@ -2,26 +2,22 @@
 (a Celery task) and announce it (`certificate.issued`; the notification consumer turns that into
 the student's in-app notice, email and push).
 
-The workflow id is `certificate-{enrollment_id}`, so the automatic start on completion and any
-number of POST /enrollments/{id}/certificate start one workflow; every activity is idempotent,
-so retries and a restarted worker never issue, announce or email twice.
+The workflow id is `certificate-{enrollment_id}` (storage/temporal.py), so the automatic start on
+completion and any number of POST /enrollments/{id}/certificate start one workflow; every
+activity is idempotent, so retries and a restarted worker never issue, announce or email twice.
 """
 
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.settings import Settings
-    from workflows.certificate_activities import (
+    from storage.temporal import CERTIFICATE, CertificateRequest
+    from workflows.certificates.activities import (
         CertificateActivities,
         CertificateRef,
-        CertificateRequest,
         IssuedCertificate,
     )
 
@@ -58,7 +54,7 @@ class CertificateOutcome:
     pdf_object_key: str
 
 
-@workflow.defn(name="CertificateGenerationWorkflow")
+@workflow.defn(name=CERTIFICATE)
 class CertificateGenerationWorkflow:
     @workflow.run
     async def run(self, request: CertificateRequest) -> CertificateOutcome:
@@ -75,24 +71,3 @@ class CertificateGenerationWorkflow:
         if not workflow.patched("notices-from-events"):
             await workflow.execute_activity_method(CertificateActivities.send_email, ref, **QUICK)
         return CertificateOutcome(issued.certificate_id, issued.verification_code, key)
-
-
-def certificate_workflow_id(enrollment_id: int) -> str:
-    return f"certificate-{enrollment_id}"
-
-
-async def start_certificate_workflow(client: Client, settings: Settings, enrollment_id: int) -> str:
-    """Start the workflow of one enrollment, or join the one already running; its id.
-    A workflow that completed is not run again (its certificate exists); a failed one may be."""
-    workflow_id = certificate_workflow_id(enrollment_id)
-    # A completed run is not restarted: its certificate exists.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await client.start_workflow(
-            CertificateGenerationWorkflow.run,
-            CertificateRequest(enrollment_id=enrollment_id),
-            id=workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    return workflow_id

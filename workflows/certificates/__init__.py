@@ -1,0 +1,1 @@
+"""Issuing, rendering and announcing a certificate."""

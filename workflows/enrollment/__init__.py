@@ -1,0 +1,1 @@
+"""Setting up an enrollment after admission."""

@@ -1,0 +1,1 @@
+"""Daily reminders for inactive students."""
