@@ -32,7 +32,7 @@ from storage.outbox import outbox_row
 from tests.conftest import System
 from tests.e2e.accounts import account
 from tests.e2e.catalog import poll
-from tests.integration.test_event_delivery import certificate_issued, sample
+from tests.integration.storage.test_event_delivery import certificate_issued, sample
 
 LOOPS = ["relay", *(f"consumer:{group}" for group in CONSUMERS)]
 

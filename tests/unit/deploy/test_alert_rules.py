@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.unit.test_dashboards import (
+from tests.unit.deploy.test_dashboards import (
     EXPORTER_PREFIXES,
     OURS,
     ROOT,

@@ -3,9 +3,9 @@ only, and the test session already runs one): a head and two worker nodes from R
 `cluster_utils`, shards spread over them, a worker node removed in the middle of concurrent
 lesson completions, then a batch job submitted to the cluster through Ray's job API (`ray job
 submit`, as the README shows) with the system's settings in its runtime environment. Prints a
-JSON summary for tests/integration/test_multinode.py to judge.
+JSON summary for tests/integration/jobs/test_multinode.py to judge.
 
-`python -m tests.integration.multinode` with the test settings in the environment.
+`python -m tests.integration.jobs.multinode` with the test settings in the environment.
 """
 
 import asyncio

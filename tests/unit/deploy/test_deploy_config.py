@@ -7,7 +7,7 @@ import yaml
 
 from core.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PREFIX = "SMARTCOURSE_"
 
 

@@ -13,7 +13,7 @@ from core.settings import Settings
 from serve.stack import LocalStack
 from storage.health import s3_client
 from tests.e2e.catalog import poll
-from tests.integration.test_event_delivery import sample
+from tests.integration.storage.test_event_delivery import sample
 
 
 async def test_published_batches_are_archived_within_the_flush_interval(

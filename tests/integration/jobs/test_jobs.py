@@ -35,7 +35,7 @@ from storage import migrate
 from storage.db import Database
 from storage.event_archive import EventArchive
 from tests.conftest import free_port
-from tests.integration.jobs_rows import (
+from tests.integration.jobs.jobs_rows import (
     OWNERS,
     PLAN,
     T0,

@@ -23,7 +23,7 @@ def cluster_environment() -> dict[str, str]:
 
 def test_shards_spread_and_survive_the_loss_of_a_node(database: Settings) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.integration.multinode"],
+        [sys.executable, "-m", "tests.integration.jobs.multinode"],
         env=cluster_environment(),
         capture_output=True,
         text=True,

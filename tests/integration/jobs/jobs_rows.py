@@ -1,4 +1,4 @@
-"""The rows the jobs tests seed (see tests/integration/test_jobs.py for the plan) and the
+"""The rows the jobs tests seed (see tests/integration/jobs/test_jobs.py for the plan) and the
 event history that would have produced them."""
 
 import uuid
