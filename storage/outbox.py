@@ -1,13 +1,17 @@
 """The outbox table: events written inside the caller's transaction (or once per event id, for
 activities Temporal may run again), read back in order by the relay, marked for replay when the
 broker lost its log, and deleted after the retention period; and the consumers' processed-event
-rows that make delivery exactly-once, recorded with each effect and deleted after it."""
+rows that make delivery exactly-once, recorded with each effect and deleted after it; and the
+NOTIFY `outbox` session that tells the relay of each insert."""
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 from sqlalchemy import (
     String,
     Text,
@@ -26,6 +30,8 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
+from core.settings import Settings
+from storage.migrate import plain_dsn
 from storage.models.events import ProcessedEvent
 from storage.models.outbox import OutboxEvent
 
@@ -185,3 +191,28 @@ async def delete_processed_before(session: AsyncSession, cutoff: datetime, limit
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+LISTENER_CHECK_SECONDS = 5.0
+
+
+async def listen_for_inserts(
+    settings: Settings, inserted: Callable[[], None], listening: Callable[[], Awaitable[None]]
+) -> None:
+    """One NOTIFY `outbox` session (a trigger notifies on insert): `inserted()` on each insert,
+    and once at the start (rows may have come while nobody listened); `listening()` once
+    subscribed. Raises ConnectionError when the connection ends."""
+    connection = await asyncpg.connect(plain_dsn(settings.database_url))
+    closed = asyncio.Event()
+    connection.add_termination_listener(lambda _: closed.set())
+    try:
+        await connection.add_listener("outbox", lambda *_: inserted())
+        inserted()
+        await listening()
+        while not connection.is_closed():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), LISTENER_CHECK_SECONDS)
+        raise ConnectionError("the NOTIFY connection was closed")
+    finally:
+        with contextlib.suppress(Exception):  # never masking the failure that ended it
+            await asyncio.wait_for(connection.close(), LISTENER_CHECK_SECONDS)

@@ -28,7 +28,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from ray.util.metrics import Counter, Gauge, Histogram
 
@@ -37,8 +36,7 @@ from actors.handlers import CONSUMERS
 from core.settings import Settings
 from storage.db import Database
 from storage.kafka import ensure_topics, epoch_reader, log_kept, mark_epoch, producer, topic_name
-from storage.migrate import plain_dsn
-from storage.outbox import backlog, claim, mark_for_replay
+from storage.outbox import backlog, claim, listen_for_inserts, mark_for_replay
 from storage.telemetry import trace_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -52,7 +50,6 @@ LATENCY = Histogram(
 REPLAYED = Counter("smartcourse_outbox_replayed", "Outbox rows re-published after a log loss")
 # A NOTIFY connection whose end went unnoticed is found by this check at the latest; until
 # then the relay still polls every outbox_poll_seconds.
-LISTENER_CHECK_SECONDS = 5.0
 CLOSE_SECONDS = 10.0
 
 
@@ -95,19 +92,7 @@ class Relay:
 
     async def listen(self, health: Health) -> None:
         """One NOTIFY session: wake the relay on each insert until the connection ends."""
-        connection = await asyncpg.connect(plain_dsn(self.settings.database_url))
-        closed = asyncio.Event()
-        connection.add_termination_listener(lambda _: closed.set())
-        try:
-            await connection.add_listener("outbox", lambda *_: self.wake.set())
-            self.wake.set()  # rows may have come while nobody listened
-            await health.beat()
-            while not connection.is_closed():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closed.wait(), LISTENER_CHECK_SECONDS)
-            raise ConnectionError("the NOTIFY connection was closed")
-        finally:
-            await quietly(connection.close())
+        await listen_for_inserts(self.settings, self.wake.set, health.beat)
 
     async def run(self, health: Health) -> None:
         """One relay session: create the topics, connect, check the broker's log (replaying
