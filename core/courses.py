@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from core.errors import Forbidden, NotFound
 from core.identity import Principal
 from core.pages import Page, PageQuery
+from core.status import CourseStatus
 from core.text import INT64_MAX, Line, LongText, RowId
 
 Level = Literal["beginner", "intermediate", "advanced"]
@@ -190,7 +191,7 @@ class WorkflowAccepted(BaseModel):
 def check_visible(principal: Principal | None, instructor_id: int, status: str) -> None:
     """Drafts (and courses being published) exist only for their owner and admins: 404 to
     everyone else, so an id reveals nothing."""
-    if status in ("published", "archived"):
+    if status in (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED):
         return
     if principal is None or not principal.may_act_for(instructor_id):
         raise NotFound("Course not found")

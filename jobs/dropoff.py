@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from ray.data.aggregate import Count
 
+from core.status import EnrollmentStatus
 from jobs.outline import Outline, load_outline
 from jobs.report import JobResult
 from jobs.sizing import Stages
@@ -27,7 +28,7 @@ MARKS = pa.schema(
 def open_marks(batch: pa.Table) -> pa.Table:
     """A mark per open (not completed) enrollment: its id and course, no lesson."""
     frame = batch.to_pandas()
-    frame = frame[frame.status != "completed"]
+    frame = frame[frame.status != EnrollmentStatus.COMPLETED]
     return pa.table(
         [
             pa.array(frame.id, pa.int64()),

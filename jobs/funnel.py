@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from ray.data.aggregate import Count, Sum
 
+from core.status import EnrollmentStatus
 from jobs.outline import Outline, load_outline
 from jobs.report import JobResult, wrapped
 from jobs.sizing import Stages
@@ -90,7 +91,7 @@ def course_totals(enrollments: ray.data.Dataset) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "course_id": batch.course_id,
-                "is_completed": (batch.status == "completed").astype("int64"),
+                "is_completed": (batch.status == EnrollmentStatus.COMPLETED).astype("int64"),
             }
         )
 

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from ray.data.aggregate import Count, Sum
 
+from core.status import CourseStatus, EnrollmentStatus
 from jobs.report import JobResult
 from jobs.sizing import Stages
 from jobs.source import Source
@@ -22,7 +23,7 @@ def course_counts(enrollments: ray.data.Dataset) -> pd.DataFrame:
     """Per course: enrollments and completions."""
 
     def mark(batch: pd.DataFrame) -> pd.DataFrame:
-        completed = (batch.status == "completed").astype("int64")
+        completed = (batch.status == EnrollmentStatus.COMPLETED).astype("int64")
         return pd.DataFrame({"course_id": batch.course_id, "is_completed": completed})
 
     counted = (
@@ -50,7 +51,7 @@ def instructors(users: ray.data.Dataset) -> pd.DataFrame:
 def rank(courses: pd.DataFrame, counts: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """One row per instructor (with or without courses), ranked from 1."""
     courses = courses.rename(columns={"id": "course_id"}).merge(counts, on="course_id", how="left")
-    courses["published"] = (courses.status == "published").astype("int64")
+    courses[CourseStatus.PUBLISHED] = (courses.status == CourseStatus.PUBLISHED).astype("int64")
     per = courses.groupby("instructor_id", as_index=False).agg(
         courses=("course_id", "count"),
         published_courses=("published", "sum"),

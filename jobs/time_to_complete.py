@@ -10,6 +10,7 @@ import ray.data
 from matplotlib.figure import Figure
 from ray.data.aggregate import Count, Max, Mean, Min, Quantile
 
+from core.status import EnrollmentStatus
 from jobs.report import JobResult
 from jobs.sizing import Stages
 from jobs.source import Source
@@ -22,7 +23,7 @@ def completion_hours(enrollments: ray.data.Dataset) -> ray.data.Dataset:
     """Rows (course_id, hours) of the completed enrollments that carry both timestamps."""
 
     def hours(batch: pd.DataFrame) -> pd.DataFrame:
-        done = batch[(batch.status == "completed") & batch.completed_at.notna()]
+        done = batch[(batch.status == EnrollmentStatus.COMPLETED) & batch.completed_at.notna()]
         elapsed = (done.completed_at - done.enrolled_at).dt.total_seconds() / 3600
         return pd.DataFrame({"course_id": done.course_id, "hours": elapsed.astype("float64")})
 

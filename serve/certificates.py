@@ -15,6 +15,7 @@ from core.certificates import normalize_code
 from core.errors import Conflict, NotFound
 from core.identity import Principal
 from core.pages import PageQuery, page_of
+from core.status import EnrollmentStatus
 from serve.resources import Resources
 from storage.health import s3_client
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
@@ -48,7 +49,7 @@ class Certificates:
             facts = await CertificateRepository(uow.session).enrollment(enrollment_id)
         if facts is None or not principal.may_act_for(facts.student_id):
             raise NotFound("No such enrollment")
-        if facts.status != "completed":
+        if facts.status != EnrollmentStatus.COMPLETED:
             raise Conflict("A certificate is issued only for a completed enrollment")
         workflow_id = await self._temporal.start_certificate(enrollment_id)
         log.info("event=certificate_requested enrollment_id=%s", enrollment_id)

@@ -143,7 +143,7 @@ class Courses:
                 raise NotFound("Course not found")
             check_visible(principal, course.instructor_id, course.status)
             view = await self.full_view(uow, course)
-        if view["status"] in ("published", "archived"):
+        if view["status"] in (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED):
             await self.cache.put_course(course_id, view)
         return view
 
@@ -170,10 +170,10 @@ class Courses:
             del changes["waitlist"]  # not nullable: an explicit null keeps the setting
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
-            if course.status in ("publishing", "archived"):
+            if course.status in (CourseStatus.PUBLISHING, CourseStatus.ARCHIVED):
                 raise Conflict(f"A {course.status} course cannot be changed")
             if (
-                course.status == "published"
+                course.status == CourseStatus.PUBLISHED
                 and "enrollment_limit" in changes
                 and (changes["enrollment_limit"] or 0) < course.enrolled_count
             ):
@@ -233,7 +233,7 @@ class Courses:
         course."""
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
-            if course.status == "archived":
+            if course.status == CourseStatus.ARCHIVED:
                 raise Conflict("An archived course cannot be changed")
 
     async def add_material(
@@ -285,17 +285,19 @@ class Courses:
         """202 at once; a second click while it runs answers the same workflow."""
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
-            if course.status not in ("draft", "publishing"):
+            if course.status not in (CourseStatus.DRAFT, CourseStatus.PUBLISHING):
                 raise Conflict(f"The course is already {course.status}")
             await CourseRepository(uow.session).move_status(
-                course_id, ["draft"], "publishing", publish_error=None
+                course_id, [CourseStatus.DRAFT], CourseStatus.PUBLISHING, publish_error=None
             )
             await uow.commit()
         try:
             workflow_id = await self._temporal.start_publishing(course_id)
         except DependencyDown:
             async with self.db.unit_of_work() as uow:
-                await CourseRepository(uow.session).move_status(course_id, ["publishing"], "draft")
+                await CourseRepository(uow.session).move_status(
+                    course_id, [CourseStatus.PUBLISHING], CourseStatus.DRAFT
+                )
                 await uow.commit()
             raise
         return WorkflowAccepted(workflow_id=workflow_id).model_dump()
@@ -303,7 +305,7 @@ class Courses:
     async def archive(self, principal: Principal, course_id: int) -> dict[str, Any]:
         async with self.db.unit_of_work() as uow:
             course = await self.manageable(uow, principal, course_id)
-            if course.status == "publishing":
+            if course.status == CourseStatus.PUBLISHING:
                 raise Conflict("The course is being published; archive it afterwards")
         workflow_id = await self._temporal.start_archive(course_id)
         return WorkflowAccepted(workflow_id=workflow_id).model_dump()

@@ -34,6 +34,7 @@ from core.events import (
     make_event,
 )
 from core.identity import Principal
+from core.status import CourseStatus
 from serve.courses import module_view
 from serve.resources import Resources
 from storage.content_store import open_content_store
@@ -72,10 +73,10 @@ class Revisions:
             if course is None:
                 raise NotFound("Course not found")
             check_manageable(principal, course.instructor_id, course.status)
-            if course.status in ("publishing", "archived"):
+            if course.status in (CourseStatus.PUBLISHING, CourseStatus.ARCHIVED):
                 raise Conflict(f"A {course.status} course cannot be changed")
             result, what = await change(repo)
-            live = course.status == "published"
+            live = course.status == CourseStatus.PUBLISHED
             if live:
                 await self.check_publishable(repo, course_id)
                 await self.announce(uow, course, await repo.next_structure_version(course_id), what)

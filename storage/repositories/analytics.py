@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.status import CourseStatus
 from storage.models.course import Course
 from storage.models.events import ActiveLearner, AnalyticsDaily
 
@@ -152,7 +153,7 @@ class AnalyticsRepository:
         rows = await self.session.execute(
             select(Course.id, Course.title, enrollments)
             .join(M, M.course_id == Course.id)
-            .where(Course.status == "published")
+            .where(Course.status == CourseStatus.PUBLISHED)
             .group_by(Course.id)
             .order_by(enrollments.desc(), Course.id)
             .limit(limit)

@@ -85,7 +85,7 @@ class CourseRepository:
         viewer's own; `viewer_id` None means every course (an admin)."""
         query = select(Course.id).where(Course.id.in_(course_ids))
         if viewer_id is not None:
-            public = Course.status.in_(("published", "archived"))
+            public = Course.status.in_((CourseStatus.PUBLISHED, CourseStatus.ARCHIVED))
             query = query.where(or_(public, Course.instructor_id == viewer_id))
         return set(await self.session.scalars(query))
 

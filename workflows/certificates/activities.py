@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from core.certificates import new_verification_code
 from core.events import CertificateIssuedData, make_event
 from core.settings import Settings
+from core.status import EnrollmentStatus
 from storage.db import Database
 from storage.outbox import add_event_once
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
@@ -64,7 +65,7 @@ class CertificateActivities:
             facts = await certificates.enrollment(request.enrollment_id, lock=True)
             if facts is None:
                 raise ApplicationError("no such enrollment", type="EnrollmentNotFound")
-            if facts.status != "completed":
+            if facts.status != EnrollmentStatus.COMPLETED:
                 raise ApplicationError(
                     f"enrollment is {facts.status}, not completed", type="EnrollmentNotCompleted"
                 )

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from core.chunks import chunk_text
 from core.courses import publish_problems
 from core.events import CourseData, PublishFailedData, make_event
+from core.status import CourseStatus
 from storage.content_store import ContentStore
 from storage.db import Database
 from storage.repositories.course import Course, CourseRepository
@@ -108,7 +109,7 @@ class CourseActivities:
     async def validate_course(self, request: CourseRequest) -> None:
         async with self.db.unit_of_work() as uow:
             course = await CourseRepository(uow.session).get(request.course_id)
-        if course is None or course.status != "publishing":
+        if course is None or course.status != CourseStatus.PUBLISHING:
             state = course.status if course else "missing"
             raise ApplicationError(f"the course is {state}, not publishing", non_retryable=True)
         problems = publish_problems(await self.structure(request.course_id))
@@ -131,7 +132,11 @@ class CourseActivities:
             repo = CourseRepository(uow.session)
             now = datetime.now(UTC)
             moved = await repo.move_status(
-                request.course_id, ["publishing"], "published", published_at=now, publish_error=None
+                request.course_id,
+                [CourseStatus.PUBLISHING],
+                CourseStatus.PUBLISHED,
+                published_at=now,
+                publish_error=None,
             )
             if moved:
                 uow.emit(course_event("published", await repo.get(request.course_id)))
@@ -148,7 +153,10 @@ class CourseActivities:
         async with self.db.unit_of_work() as uow:
             repo = CourseRepository(uow.session)
             await repo.move_status(
-                failure.course_id, ["publishing"], "draft", publish_error=failure.reason
+                failure.course_id,
+                [CourseStatus.PUBLISHING],
+                CourseStatus.DRAFT,
+                publish_error=failure.reason,
             )
             await repo.clear_search_index(failure.course_id)
             await repo.record_publish_failure(
@@ -185,8 +193,8 @@ class CourseActivities:
             repo = CourseRepository(uow.session)
             moved = await repo.move_status(
                 request.course_id,
-                ["draft", "published"],
-                "archived",
+                [CourseStatus.DRAFT, CourseStatus.PUBLISHED],
+                CourseStatus.ARCHIVED,
                 archived_at=datetime.now(UTC),
             )
             if moved:

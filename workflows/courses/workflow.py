@@ -5,6 +5,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from core.status import CourseStatus
     from storage.temporal import ARCHIVE, PUBLISHING, CourseRequest
     from workflows.courses.activities import CourseActivities, PublishFailed
     from workflows.policies import SEED
@@ -43,8 +44,8 @@ class CoursePublishingWorkflow:
             failed = PublishFailed(request.course_id, request.workflow_id, reason_of(error))
             for compensation in COMPENSATIONS:
                 await workflow.execute_activity_method(compensation, failed, **SEED)
-            return "draft"
-        return "published"
+            return CourseStatus.DRAFT
+        return CourseStatus.PUBLISHED
 
 
 @workflow.defn(name=ARCHIVE)
@@ -53,4 +54,4 @@ class CourseArchiveWorkflow:
     async def run(self, request: CourseRequest) -> str:
         for step in ARCHIVE_STEPS:
             await workflow.execute_activity_method(step, request, **SEED)
-        return "archived"
+        return CourseStatus.ARCHIVED

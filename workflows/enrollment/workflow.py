@@ -10,6 +10,7 @@ workflow, and under load each server round trip per step added seconds (benchmar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from core.status import EnrollmentStatus
     from storage.temporal import ENROLLMENT, EnrollmentRequest
     from workflows.enrollment.activities import EnrollmentActivities
     from workflows.policies import SEED
@@ -39,4 +40,4 @@ class EnrollmentWorkflow:
                 await workflow.execute_local_activity_method(step, request, **SEED)
             else:
                 await workflow.execute_activity_method(step, request, **SEED)
-        return "active"
+        return EnrollmentStatus.ACTIVE
