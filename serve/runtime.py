@@ -88,6 +88,11 @@ def ray_environment(settings: Settings) -> dict[str, str]:
         # dashboard agent's node stats every 10 s instead of 5 s.
         "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
         "REPORTER_UPDATE_INTERVAL_MS": "10000",
+        # Ray's log monitor globs the logs folder for new files every 0.1 s while it holds
+        # fewer than this many files; from 0 on, every LOG_NAME_UPDATE_INTERVAL_S (a new
+        # worker's log is picked up within 5 s; the dashboard reads the files themselves).
+        "RAY_LOG_MONITOR_MANY_FILES_THRESHOLD": "0",
+        "LOG_NAME_UPDATE_INTERVAL_S": "5",
     }
     binary = haproxy_binary() if settings.haproxy else None
     if binary is None:
