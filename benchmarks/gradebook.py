@@ -13,6 +13,7 @@ the server's RSS (psutil, every 20 ms). Flat means the 100k stream peaks where t
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import httpx
 import psutil
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from core.identity import Principal, Role
@@ -94,20 +96,23 @@ async def seed(settings: Settings, enrollments: int) -> dict[int, int]:
 
 def serve(settings: Settings, port: int) -> None:
     """The server process: the gateway's roster route over the roster service, as an admin."""
+    from ray.serve.handle import DeploymentHandle
+
     from gateway.auth import current_principal
-    from gateway.context import GatewayContext, install
+    from gateway.context import GatewayContext, context
     from gateway.errors import install_error_handlers
     from gateway.routes import roster
-    from serve.resources import Resources
-    from serve.roster import Roster
 
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(roster.router)
     app.dependency_overrides[current_principal] = lambda: Principal(1, Role.ADMIN)
-    install(
-        GatewayContext(settings=settings, services={"roster": Roster(Resources.open(settings))})
-    )
+    # No Serve here: the context the Gateway deployment would hold, with a materials handle that
+    # the roster route never calls, and a secret of its own for the users service it builds (no
+    # token is verified: the principal is overridden).
+    own = settings.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(32))})
+    held = GatewayContext.open(own, DeploymentHandle("materials", "smartcourse"))
+    app.dependency_overrides[context] = lambda: held
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

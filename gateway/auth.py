@@ -21,21 +21,9 @@ from core.identity import Principal
 from core.settings import Settings
 from core.tokens import verify_access_token
 from gateway.context import GatewayContext, context
-from storage.keyvalue import connect_redis
-from storage.ratelimit import AccessGate
 
 # tokenUrl makes /docs "Authorize" post the OAuth2 password form to /auth/login.
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
-
-_gate: AccessGate | None = None
-
-
-def access_gate(settings: Settings) -> AccessGate:
-    """The replica's gate, created on first use inside the replica's event loop."""
-    global _gate
-    if _gate is None:
-        _gate = AccessGate(connect_redis(settings), settings.rate_limit_per_minute)
-    return _gate
 
 
 @lru_cache(maxsize=8)
@@ -74,9 +62,9 @@ def endpoint_of(request: Request) -> str:
 
 
 async def admit(
-    request: Request, settings: Settings, subject: str, session_id: str | None = None
+    request: Request, ctx: GatewayContext, subject: str, session_id: str | None = None
 ) -> None:
-    admission = await access_gate(settings).admit(subject, endpoint_of(request), session_id)
+    admission = await ctx.gate.admit(subject, endpoint_of(request), session_id)
     if admission.session_revoked:
         raise Unauthorized("The session has ended; log in again")
     if not admission.allowed:
@@ -85,7 +73,7 @@ async def admit(
 
 async def rate_limit(request: Request, ctx: GatewayContext = Depends(context)) -> None:
     """Rate-limit an anonymous route by client IP."""
-    await admit(request, ctx.settings, f"ip:{client_ip(request, ctx.settings)}")
+    await admit(request, ctx, f"ip:{client_ip(request, ctx.settings)}")
 
 
 async def current_principal(
@@ -97,7 +85,7 @@ async def current_principal(
     if not token:
         raise Unauthorized("A bearer token is required")
     claims = verify_access_token(ctx.settings.require_jwt_secret(), token)
-    await admit(request, ctx.settings, str(claims.user_id), claims.session_id)
+    await admit(request, ctx, str(claims.user_id), claims.session_id)
     return claims.principal
 
 

@@ -20,7 +20,7 @@ from actors.ensure import ensure_actors_elsewhere
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from gateway.bodies import JsonBodyMiddleware
-from gateway.context import GatewayContext, install
+from gateway.context import GatewayContext
 from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
 from gateway.headers import SecurityHeadersMiddleware
@@ -38,17 +38,8 @@ from gateway.routes import (
     roster,
     users,
 )
-from serve.analytics import Analytics
-from serve.certificates import Certificates
-from serve.courses import Courses, MaterialsService
-from serve.enrollments import Enrollments
-from serve.notifications import Notifications
-from serve.privacy import DataRights
+from serve.courses import MaterialsService
 from serve.replica_grpc import bind_replica_grpc
-from serve.resources import Resources
-from serve.revisions import Revisions
-from serve.roster import Roster
-from serve.users import Users
 
 app = FastAPI(
     title="SmartCourse API",
@@ -80,21 +71,6 @@ for module in (
     app.include_router(module.router)
 
 
-def services(resources: Resources) -> dict[str, Any]:
-    """The in-process services of one replica, sharing its pools."""
-    return {
-        "users": Users(resources),
-        "courses": Courses(resources),
-        "enrollments": Enrollments(resources),
-        "notifications": Notifications(resources),
-        "analytics": Analytics(resources),
-        "certificates": Certificates(resources),
-        "roster": Roster(resources),
-        "structure": Revisions(resources),
-        "data_rights": DataRights(resources),
-    }
-
-
 @serve.deployment(name="gateway")
 @serve.ingress(app)
 class Gateway:
@@ -104,10 +80,8 @@ class Gateway:
         # `smartcourse up` creates the actors before deploying; a Serve config deployment
         # (KubeRay's serveConfigV2) does not, so the gateway makes sure they exist.
         ensure_actors_elsewhere(settings)
-        resources = Resources.open(settings)
-        install(
-            GatewayContext(settings=settings, services=services(resources), materials=materials)
-        )
+        # Routes find it through `gateway.context.context`, which asks Serve for this instance.
+        self.context = GatewayContext.open(settings, materials)
 
 
 def build_app(args: dict[str, Any] | None = None) -> Application:

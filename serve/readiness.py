@@ -3,11 +3,13 @@
 
 `verdicts()` is what /readyz asks (cheap, concurrent, each bounded by
 `dependency_timeout_seconds`): per pipeline None when it runs, or a short reason.
-`actor_verdicts()` adds what only the actors can tell, asked directly: a shard or an events
+`ActorProbe.verdicts()` adds what only the actors can tell, asked directly: a shard or an events
 actor that does not answer (killed, restarting: `shards`, `outbox`, `consumers`), a shard that
 (re)started less than `loop_settle_seconds` ago (Ray restarts one in well under a second) and a
 loop that is failing or just recovered (a terminated database connection is over in a second,
 and no heartbeat would show it). `figures()` is what GET /status shows beside them.
+
+The probe holds the actors' handles, so the gateway keeps one per replica (its context).
 """
 
 import asyncio
@@ -37,7 +39,6 @@ from storage.pipelines import (
 from workflows.celery_status import celery_workers, queue_depths
 
 PIPELINES = ("outbox", "consumers", "celery", "temporal_worker", "shards")
-_handles: dict[str, ray.actor.ActorHandle] = {}
 
 
 async def celery_verdict(settings: Settings) -> str | None:
@@ -66,43 +67,52 @@ async def verdicts(settings: Settings, groups: list[str]) -> dict[str, str | Non
     }
 
 
-async def ask(settings: Settings, name: str, method: str) -> tuple[Any, str | None]:
-    """(answer, None) from the named actor's `method`, or (None, why there is none)."""
-    try:
-        if name not in _handles:
-            _handles[name] = await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
-        call = getattr(_handles[name], method).remote()
-        return await asyncio.wait_for(call, settings.actor_probe_timeout_seconds), None
-    except TimeoutError:
-        return None, f"{name} does not answer"
-    except Exception as error:  # gone for good, or not created yet: look it up again next time
-        _handles.pop(name, None)
-        return None, f"{name}: {type(error).__name__}"
+class ActorProbe:
+    """Asks the actors directly. Each handle is looked up once, and again after a call failed."""
 
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._handles: dict[str, ray.actor.ActorHandle] = {}
 
-async def actor_verdicts(settings: Settings) -> dict[str, str | None]:
-    """`outbox`, `consumers` and `shards` as the actors running them answer."""
-    roles = actor_roles(settings)
-    shards = [shard_name(index) for index in range(settings.shard_count)]
-    answers = await asyncio.gather(
-        *(ask(settings, name, "health") for name in roles),
-        *(ask(settings, name, "stats") for name in shards),
-    )
-    found: dict[str, list[str]] = {"outbox": [], "consumers": [], "shards": []}
-    for runs, (loops, reason) in zip(roles.values(), answers, strict=False):
-        if reason is not None and RELAY in runs:
-            found["outbox"].append(reason)
-        if reason is not None and set(runs) - {RELAY}:
-            found["consumers"].append(reason)
-        for loop, trouble in (loops or {}).items():
-            if trouble is not None:
-                found["consumers" if loop.startswith("consumer:") else "outbox"].append(trouble)
-    found["shards"] = [
-        reason or f"{name} restarted {stats['up_seconds']:.1f}s ago"
-        for name, (stats, reason) in zip(shards, answers[len(roles) :], strict=True)
-        if reason is not None or stats["up_seconds"] < settings.loop_settle_seconds
-    ]
-    return {pipeline: "; ".join(reasons) or None for pipeline, reasons in found.items()}
+    async def ask(self, name: str, method: str) -> tuple[Any, str | None]:
+        """(answer, None) from the named actor's `method`, or (None, why there is none)."""
+        try:
+            if name not in self._handles:
+                self._handles[name] = await asyncio.to_thread(ray.get_actor, name, NAMESPACE)
+            call = getattr(self._handles[name], method).remote()
+            timeout = self._settings.actor_probe_timeout_seconds
+            return await asyncio.wait_for(call, timeout), None
+        except TimeoutError:
+            return None, f"{name} does not answer"
+        except Exception as error:  # gone for good, or not created yet: look it up again next time
+            self._handles.pop(name, None)
+            return None, f"{name}: {type(error).__name__}"
+
+    async def verdicts(self) -> dict[str, str | None]:
+        """`outbox`, `consumers` and `shards` as the actors running them answer."""
+        settings = self._settings
+        roles = actor_roles(settings)
+        shards = [shard_name(index) for index in range(settings.shard_count)]
+        answers = await asyncio.gather(
+            *(self.ask(name, "health") for name in roles),
+            *(self.ask(name, "stats") for name in shards),
+        )
+        found: dict[str, list[str]] = {"outbox": [], "consumers": [], "shards": []}
+        for runs, (loops, reason) in zip(roles.values(), answers, strict=False):
+            if reason is not None and RELAY in runs:
+                found["outbox"].append(reason)
+            if reason is not None and set(runs) - {RELAY}:
+                found["consumers"].append(reason)
+            for loop, trouble in (loops or {}).items():
+                if trouble is not None:
+                    where = "consumers" if loop.startswith("consumer:") else "outbox"
+                    found[where].append(trouble)
+        found["shards"] = [
+            reason or f"{name} restarted {stats['up_seconds']:.1f}s ago"
+            for name, (stats, reason) in zip(shards, answers[len(roles) :], strict=True)
+            if reason is not None or stats["up_seconds"] < settings.loop_settle_seconds
+        ]
+        return {pipeline: "; ".join(reasons) or None for pipeline, reasons in found.items()}
 
 
 def combined(*verdicts: dict[str, str | None]) -> dict[str, str | None]:

@@ -60,7 +60,7 @@ async def login_request(request: Request) -> LoginRequest:
     "/register", status_code=201, response_model=UserView, dependencies=[Depends(rate_limit)]
 )
 async def register(body: Registration, ctx: GatewayContext = Depends(context)) -> dict:
-    return await ctx.services["users"].register(body)
+    return await ctx.services.users.register(body)
 
 
 @router.post(
@@ -76,12 +76,12 @@ async def login(request: Request, ctx: GatewayContext = Depends(context)) -> dic
         password=credentials.password,
         client_ip=client_ip(request, ctx.settings),
     )
-    return await ctx.services["users"].login(attempt)
+    return await ctx.services.users.login(attempt)
 
 
 @router.post("/refresh", response_model=TokenPair, dependencies=[Depends(rate_limit)])
 async def refresh(body: RefreshRequest, ctx: GatewayContext = Depends(context)) -> dict:
-    return await ctx.services["users"].refresh(body)
+    return await ctx.services.users.refresh(body)
 
 
 @router.post("/logout", status_code=204, response_class=Response)
@@ -90,7 +90,7 @@ async def logout(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> Response:
-    await ctx.services["users"].logout(principal, body)
+    await ctx.services.users.logout(principal, body)
     return Response(status_code=204)
 
 
@@ -98,4 +98,4 @@ async def logout(
 async def me(
     principal: Principal = Depends(current_principal), ctx: GatewayContext = Depends(context)
 ) -> dict:
-    return await ctx.services["users"].get_user(principal, principal.user_id)
+    return await ctx.services.users.get_user(principal, principal.user_id)

@@ -53,7 +53,7 @@ async def request_certificate(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["certificates"].request_certificate(principal, enrollment_id)
+    return await ctx.services.certificates.request_certificate(principal, enrollment_id)
 
 
 @router.get("/certificates", response_model=Page[CertificateView])
@@ -63,7 +63,7 @@ async def my_certificates(
     ctx: GatewayContext = Depends(context),
 ) -> dict:
     """The caller's own certificates, newest first."""
-    return await ctx.services["certificates"].mine(principal, query)
+    return await ctx.services.certificates.mine(principal, query)
 
 
 # Declared before /certificates/{certificate_id} so the literal segment is matched first.
@@ -76,7 +76,7 @@ async def verify_certificate(
     code: Code, request: Request, ctx: GatewayContext = Depends(context)
 ) -> dict:
     lookup = VerificationLookup(code=code, client_ip=client_ip(request, ctx.settings))
-    return await ctx.services["certificates"].verify(lookup)
+    return await ctx.services.certificates.verify(lookup)
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateView)
@@ -85,4 +85,4 @@ async def get_certificate(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["certificates"].get_certificate(principal, certificate_id)
+    return await ctx.services.certificates.get_certificate(principal, certificate_id)

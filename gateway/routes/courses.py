@@ -27,6 +27,8 @@ from core.errors import BadRequest, ValidationFailed
 from core.identity import Principal
 from gateway.auth import current_principal, optional_principal
 from gateway.context import GatewayContext, context
+from serve.courses import Courses
+from serve.revisions import Revisions
 
 router = APIRouter(tags=["courses"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -63,8 +65,8 @@ async def material_file(request: Request) -> UploadFile:
     return file
 
 
-def courses(ctx: GatewayContext) -> Any:
-    return ctx.services["courses"]
+def courses(ctx: GatewayContext) -> Courses:
+    return ctx.services.courses
 
 
 def cached_or_model(answer: str | dict) -> Any:
@@ -126,8 +128,8 @@ async def publish_course(course_id: Id, principal: Caller, ctx: Context) -> dict
     return await courses(ctx).publish(principal, course_id)
 
 
-def structure(ctx: GatewayContext) -> Any:
-    return ctx.services["structure"]
+def structure(ctx: GatewayContext) -> Revisions:
+    return ctx.services.structure
 
 
 @router.post(

@@ -32,7 +32,7 @@ Context = Annotated[GatewayContext, Depends(context)]
 
 
 def shards(ctx: GatewayContext) -> ShardClient:
-    return ctx.services["enrollments"].shards
+    return ctx.services.enrollments.shards
 
 
 def student_of(principal: Principal) -> int:
@@ -56,7 +56,7 @@ async def enroll(
     ctx: Context,
     idempotency_key: Annotated[Line | None, Header(max_length=200)] = None,
 ) -> Any:
-    answer = await ctx.services["enrollments"].enroll(principal, body.course_id, idempotency_key)
+    answer = await ctx.services.enrollments.enroll(principal, body.course_id, idempotency_key)
     if not answer.pop("created"):
         response.status_code = status.HTTP_200_OK
     return answer
@@ -64,22 +64,22 @@ async def enroll(
 
 @router.get("/enrollments/my-courses", response_model=EnrollmentList)
 async def my_courses(query: Annotated[PageQuery, Query()], principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].my_courses(principal, query)
+    return await ctx.services.enrollments.my_courses(principal, query)
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentView)
 async def get_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].get(principal, enrollment_id)
+    return await ctx.services.enrollments.get(principal, enrollment_id)
 
 
 @router.delete("/enrollments/{enrollment_id}", response_model=EnrollmentView)
 async def drop_enrollment(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].drop(principal, enrollment_id)
+    return await ctx.services.enrollments.drop(principal, enrollment_id)
 
 
 @router.get("/enrollments/{enrollment_id}/progress", response_model=ProgressView)
 async def get_progress(enrollment_id: Id, principal: Caller, ctx: Context) -> dict:
-    return await ctx.services["enrollments"].progress(principal, enrollment_id)
+    return await ctx.services.enrollments.progress(principal, enrollment_id)
 
 
 @router.post("/lessons/{lesson_id}/complete", response_model=ProgressView)
@@ -113,10 +113,10 @@ class NotificationList(Page[NotificationView]):
 async def list_notifications(
     query: Annotated[NotificationQuery, Query()], principal: Caller, ctx: Context
 ) -> dict:
-    return await ctx.services["notifications"].list(principal, query.unread, query)
+    return await ctx.services.notifications.list(principal, query.unread, query)
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
 async def read_notification(notification_id: Id, principal: Caller, ctx: Context) -> Response:
-    await ctx.services["notifications"].mark_read(principal, notification_id)
+    await ctx.services.notifications.mark_read(principal, notification_id)
     return Response(status_code=204)

@@ -43,7 +43,7 @@ async def readiness(ctx: GatewayContext) -> tuple[dict[str, str], dict[str, str]
     dependencies, flows, actors = await asyncio.gather(
         probe_all(ctx.settings),
         pipelines.verdicts(ctx.settings, list(CONSUMERS)),
-        pipelines.actor_verdicts(ctx.settings),
+        ctx.actors.verdicts(),
     )
     return states(dependencies), states(pipelines.combined(flows, actors))
 

@@ -17,11 +17,11 @@ Context = Annotated[GatewayContext, Depends(context)]
 
 @router.get("/users/{user_id}/notification-preferences")
 async def get_preferences(user_id: UserId, principal: Caller, ctx: Context) -> Preferences:
-    return await ctx.services["notifications"].preferences(principal, user_id)
+    return await ctx.services.notifications.preferences(principal, user_id)
 
 
 @router.put("/users/{user_id}/notification-preferences")
 async def put_preferences(
     user_id: UserId, body: PreferencesUpdate, principal: Caller, ctx: Context
 ) -> Preferences:
-    return await ctx.services["notifications"].set_preferences(principal, user_id, body)
+    return await ctx.services.notifications.set_preferences(principal, user_id, body)

@@ -20,7 +20,7 @@ Context = Annotated[GatewayContext, Depends(context)]
 async def roster(
     course_id: Id, query: Annotated[RosterQuery, Query()], principal: Caller, ctx: Context
 ) -> dict:
-    return await ctx.services["roster"].students(principal, course_id, query)
+    return await ctx.services.roster.students(principal, course_id, query)
 
 
 @router.get(
@@ -29,7 +29,7 @@ async def roster(
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def gradebook(course_id: Id, principal: Caller, ctx: Context) -> StreamingResponse:
-    chunks = await ctx.services["roster"].gradebook(principal, course_id)
+    chunks = await ctx.services.roster.gradebook(principal, course_id)
     return StreamingResponse(
         chunks,
         media_type="text/csv",

@@ -21,7 +21,7 @@ async def get_user(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].get_user(principal, user_id)
+    return await ctx.services.users.get_user(principal, user_id)
 
 
 @router.put("/users/{user_id}", response_model=UserView)
@@ -31,7 +31,7 @@ async def update_user(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].update_user(principal, user_id, body)
+    return await ctx.services.users.update_user(principal, user_id, body)
 
 
 @router.get("/users/{user_id}/export")
@@ -42,7 +42,7 @@ async def export_user(
 ) -> dict:
     """Everything held about the user: profile, enrollments with progress, quiz attempts,
     certificates, notifications and sessions (self or admin)."""
-    return await ctx.services["data_rights"].export(principal, user_id)
+    return await ctx.services.data_rights.export(principal, user_id)
 
 
 @router.delete("/users/{user_id}", status_code=204)
@@ -52,7 +52,7 @@ async def delete_user(
     ctx: GatewayContext = Depends(context),
 ) -> Response:
     """Erase the user's personal data and end their sessions (self or admin)."""
-    await ctx.services["data_rights"].erase(principal, user_id)
+    await ctx.services.data_rights.erase(principal, user_id)
     return Response(status_code=204)
 
 
@@ -62,7 +62,7 @@ async def get_instructor(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].get_instructor(principal, user_id)
+    return await ctx.services.users.get_instructor(principal, user_id)
 
 
 @router.put("/instructors/{user_id}", response_model=InstructorView)
@@ -72,4 +72,4 @@ async def update_instructor(
     principal: Principal = Depends(current_principal),
     ctx: GatewayContext = Depends(context),
 ) -> dict:
-    return await ctx.services["users"].update_instructor(principal, user_id, body)
+    return await ctx.services.users.update_instructor(principal, user_id, body)
