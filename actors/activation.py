@@ -90,7 +90,7 @@ class Entities:
         self, student: StudentEntity, course_id: int
     ) -> EnrollmentState | None:
         """Re-read one enrollment that may have changed elsewhere (created, activated)."""
-        if student.pending.get(getattr(student.by_course.get(course_id), "id", 0)):
+        if student.pending_lessons(getattr(student.by_course.get(course_id), "id", 0)):
             return student.by_course[course_id]
         async with self.db.unit_of_work() as uow:
             found = await EnrollmentRepository(uow.session).enrollments(
@@ -147,7 +147,7 @@ class Entities:
             found = [e for e in await self.fresh(student.student_id) if e.id == enrollment_id]
             if not found:
                 raise NotFound("Enrollment not found")
-            if not student.pending.get(enrollment_id):
+            if not student.pending_lessons(enrollment_id):
                 student.by_course[found[0].course_id] = found[0]
             enrollment = student.by_course[found[0].course_id]
         return enrollment

@@ -141,9 +141,9 @@ class Shard:
         key = (enrollment.id, op.lesson_id)
         if op.lesson_id in enrollment.completed:
             return progress_view(enrollment, structure)
-        if key in student.inflight:
+        if (in_flight := student.commit_of(key)) is not None:
             # The same lesson is already on its way to the database: answer with that commit.
-            await asyncio.shield(student.inflight[key])
+            await asyncio.shield(in_flight)
             return progress_view(enrollment, structure)
         before = student.done_or_pending(enrollment)
         change, events = completion(enrollment, structure, before, op.lesson_id)
@@ -161,7 +161,7 @@ class Shard:
         limit = self.settings.quiz_max_attempts
         number = student.attempt_number(enrollment, op.lesson_id, limit)
         key = (enrollment.id, op.lesson_id)
-        student.pending_attempts[key] = student.pending_attempts.get(key, 0) + 1
+        student.begin_attempt(key)
         before = student.done_or_pending(enrollment)
         attempt = (op.lesson_id, number, op.answers)
         change, events = quiz_attempt(enrollment, structure, before, attempt, result)
@@ -171,9 +171,7 @@ class Shard:
             else:
                 await self.committer.submit(change, events)
         finally:
-            student.pending_attempts[key] -= 1
-            if not student.pending_attempts[key]:
-                del student.pending_attempts[key]
+            student.end_attempt(key)
         return {
             "score": result.score,
             "passed": result.passed,
@@ -191,11 +189,8 @@ class Shard:
     ) -> None:
         """Group-commit the completion of lesson `key[1]` of enrollment `key[0]`; concurrent
         completions of it wait on this one."""
-        enrollment_id, lesson_id = key
-        pending = student.pending.setdefault(enrollment_id, set())
         done = asyncio.get_running_loop().create_future()
-        student.inflight[key] = done
-        pending.add(lesson_id)
+        student.begin_commit(key, done)
         try:
             await self.committer.submit(change, events)
             done.set_result(None)
@@ -204,10 +199,7 @@ class Shard:
             done.exception()  # retrieved here, so an unawaited failure is not logged as lost
             raise
         finally:
-            pending.discard(lesson_id)
-            if not pending:
-                del student.pending[enrollment_id]
-            del student.inflight[key]
+            student.end_commit(key)
 
     async def committed(self, changes: Sequence[ProgressChange]) -> None:
         """After a commit: apply the changes to the entities, then refresh their snapshots."""
@@ -252,7 +244,7 @@ class Shard:
             return enrollment_view(enrollment) | {"freed_seat": False}
         if enrollment.status == EnrollmentStatus.COMPLETED:
             raise Conflict("A completed enrollment cannot be dropped")
-        if student.pending.get(enrollment.id):
+        if student.pending_lessons(enrollment.id):
             raise Conflict("Progress is being saved; retry in a moment")
         freed = await self.seating.release(enrollment)
         enrollment.status = EnrollmentStatus.DROPPED

@@ -22,6 +22,9 @@ from core.events import TOPICS
 from core.settings import Settings
 
 DLQ_SUFFIX = ".dlq"
+# The relay names each message's event type in this header, so a consumer group skips the types
+# it does not handle without parsing the payload (messages from before it have none).
+EVENT_TYPE_HEADER = "event_type"
 # One message, written by the relay once the broker holds its log: a broker without it has
 # lost its log (the local in-memory broker after a restart), and the relay replays the outbox.
 EPOCH_TOPIC = "outbox.epoch"

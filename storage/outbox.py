@@ -88,6 +88,7 @@ class Claimed:
     seq: int
     topic: str
     key: str
+    event_type: str
     payload: str
     trace_context: dict[str, str] | None
     created_at: datetime
@@ -112,6 +113,7 @@ async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
             OutboxEvent.seq,
             OutboxEvent.topic,
             OutboxEvent.key,
+            OutboxEvent.event_type,
             cast(OutboxEvent.payload, Text),
             OutboxEvent.trace_context,
             OutboxEvent.created_at,

@@ -33,7 +33,7 @@ from core.events import EventEnvelope, parse_event
 from core.settings import Settings
 from storage.db import Database
 from storage.errors import RowConflict, database_down
-from storage.kafka import DLQ_SUFFIX, consumer, ensure_topics, producer
+from storage.kafka import DLQ_SUFFIX, EVENT_TYPE_HEADER, consumer, ensure_topics, producer
 from storage.outbox import first_processing
 from storage.telemetry import context_from_headers, service_tracer
 
@@ -85,6 +85,7 @@ class GroupConsumer:
         self.settings, self.group, self.db = settings, group, db
         self.subscription = CONSUMERS[group]
         self.deps = Collaborators.open(settings)
+        self.wanted = {event_type.encode() for event_type in self.subscription.event_types}
         # Each group's spans name the group as their service, as when it had a process.
         self.tracer = service_tracer(settings, f"smartcourse-{group}")
         self.handled = 0
@@ -193,6 +194,8 @@ class GroupConsumer:
                 delay = min(delay * 2, self.settings.consumer_backoff_max_seconds)
 
     async def handle(self, message: ConsumerRecord, attempt: int) -> None:
+        if not self.may_handle(message):
+            return
         event = self.parse(message)
         if event.type not in self.subscription.event_types:
             return
@@ -209,6 +212,15 @@ class GroupConsumer:
             )
         PROCESSED.inc(tags={"group": self.group, "outcome": "ok"})
         self.handled += 1
+
+    def may_handle(self, message: ConsumerRecord) -> bool:
+        """False for a message whose type header names a type this group does not handle: it
+        is skipped unparsed (most of a topic's messages, for most groups). A message without
+        the header is parsed to tell, and one that does not parse is poison."""
+        for key, value in message.headers or ():
+            if key == EVENT_TYPE_HEADER:
+                return value in self.wanted
+        return True
 
     def parse(self, message: ConsumerRecord) -> EventEnvelope:
         try:

@@ -35,7 +35,15 @@ from actors.events.supervise import Health
 from actors.handlers import CONSUMERS
 from core.settings import Settings
 from storage.db import Database
-from storage.kafka import ensure_topics, epoch_reader, log_kept, mark_epoch, producer, topic_name
+from storage.kafka import (
+    EVENT_TYPE_HEADER,
+    ensure_topics,
+    epoch_reader,
+    log_kept,
+    mark_epoch,
+    producer,
+    topic_name,
+)
 from storage.outbox import backlog, claim, listen_for_inserts, mark_for_replay
 from storage.telemetry import trace_headers, tracer
 
@@ -164,7 +172,10 @@ class Relay:
                         topic_name(self.settings, row.topic),
                         row.payload.encode(),
                         key=row.key.encode(),
-                        headers=trace_headers(row.trace_context),
+                        headers=[
+                            (EVENT_TYPE_HEADER, row.event_type.encode()),
+                            *trace_headers(row.trace_context),
+                        ],
                     )
                     for row in rows
                 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,13 @@ from storage.models.events import ActiveLearner, AnalyticsDaily
 
 PLATFORM = 0
 M = AnalyticsDaily
+# The first day of each month whose partition this process found in the database: its events
+# skip the lookup. Nothing here drops partitions (retention deletes outbox and processed-event
+# rows only); one dropped by hand, or created by a transaction that then rolled back, sends the
+# month's rows to the default partition, which `bump` sees by the row's table: it forgets the
+# month and fails the transaction, and the consumer's retry creates the partition again.
+KNOWN_MONTHS: set[date] = set()
+WHERE = literal_column("tableoid::regclass::text")
 SUMMED = (
     "new_enrollments",
     "completions",
@@ -28,6 +35,15 @@ SUMMED = (
     "lessons_completed",
     "completion_seconds",
 )
+
+
+class PartitionMissing(Exception):
+    """A counter row went to the default partition: its month's partition has gone since this
+    process saw it. Retrying the event creates it again."""
+
+
+def month_partition(day: date) -> str:
+    return f"analytics_metrics_y{day.year}m{day.month:02d}"
 
 
 def rate(part: int, whole: int) -> float:
@@ -44,13 +60,17 @@ class AnalyticsRepository:
 
     async def ensure_month(self, day: date) -> None:
         """The month's partition of analytics_metrics (seed 6.3), created the first time it is
-        used."""
+        used; looked up once per process (KNOWN_MONTHS)."""
         start = day.replace(day=1)
+        if start in KNOWN_MONTHS:
+            return
         end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-        name = f"analytics_metrics_y{start.year}m{start.month:02d}"
+        name = month_partition(start)
         exists = text("SELECT to_regclass(:name) IS NOT NULL")
         if await self.session.scalar(exists, {"name": name}):
+            KNOWN_MONTHS.add(start)
             return
+        # One created here is known once another event's lookup finds it committed.
         # Partitions handled side by side would race to create it ("relation already exists"):
         # the lock lets the first create it and the others see it once that one committed.
         lock = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
@@ -64,14 +84,17 @@ class AnalyticsRepository:
         )
 
     async def bump(self, day: date, course_ids: Sequence[int], amounts: dict[str, int]) -> None:
-        """Add `amounts` to the counters of `day` for each course id."""
+        """Add `amounts` to the counters of `day` for each course id, in the month's
+        partition (`ensure_month` first); PartitionMissing if it has gone."""
         for course_id in course_ids:
             statement = insert(M).values(day=day, course_id=course_id, **amounts)
             statement = statement.on_conflict_do_update(
                 index_elements=["day", "course_id"],
                 set_={name: getattr(M, name) + value for name, value in amounts.items()},
             )
-            await self.session.execute(statement)
+            if await self.session.scalar(statement.returning(WHERE)) != month_partition(day):
+                KNOWN_MONTHS.discard(day.replace(day=1))
+                raise PartitionMissing(f"{month_partition(day)} is missing")
 
     async def add_active(self, day: date, course_ids: Sequence[int], student_id: int) -> None:
         """The student was active on `day` in each course (once per day and course)."""

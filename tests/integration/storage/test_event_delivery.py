@@ -16,7 +16,7 @@ from core.events import EVENT_DATA, EventEnvelope, make_event, topic_for
 from core.settings import Settings
 from serve.stack import LocalStack
 from storage.db import Database
-from storage.kafka import DLQ_SUFFIX, ensure_topics, producer, topic_name
+from storage.kafka import DLQ_SUFFIX, EVENT_TYPE_HEADER, ensure_topics, producer, topic_name
 from storage.models.enrollment import Notification
 from tests.conftest import System, frozen
 from tests.e2e.accounts import account
@@ -86,7 +86,8 @@ async def reader_of(
 
 
 async def read_until(reader: AIOKafkaConsumer, wanted: set[str]) -> list[tuple]:
-    """(topic, event id) of every message until all `wanted` ids were seen (with a deadline)."""
+    """(topic, event id) of every message until all `wanted` ids were seen (with a deadline);
+    each names its event type in the relay's header."""
     seen: list[tuple] = []
     try:
         async with asyncio.timeout(120):
@@ -96,6 +97,8 @@ async def read_until(reader: AIOKafkaConsumer, wanted: set[str]) -> list[tuple]:
                         payload = json.loads(message.value)
                         if payload.get("id") in wanted:
                             seen.append((message.topic, payload["id"]))
+                            named = dict(message.headers)[EVENT_TYPE_HEADER]
+                            assert named == payload["type"].encode()
     finally:
         await reader.stop()
     return seen

@@ -27,11 +27,14 @@ def enrollment(status: str = "active") -> EnrollmentState:
 def test_attempts_in_flight_count_against_the_limit() -> None:
     student, state = StudentEntity(3), enrollment()
     state.record_attempt(11, 1, 0)
-    student.pending_attempts[(state.id, 11)] = 1
+    student.begin_attempt((state.id, 11))
     assert student.attempt_number(state, 11, 3) == 3
-    student.pending_attempts[(state.id, 11)] = 2
+    student.begin_attempt((state.id, 11))
     with pytest.raises(Conflict):
         student.attempt_number(state, 11, 3)
+    student.end_attempt((state.id, 11))
+    student.end_attempt((state.id, 11))
+    assert not student.busy and student.flight is None
 
 
 def test_a_passed_quiz_completes_its_lesson_and_a_failed_one_only_records() -> None:
