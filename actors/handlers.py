@@ -38,7 +38,7 @@ class Subscription:
     event_types: frozenset[str]
 
 
-__all__ = ["CONSUMERS", "Collaborators", "Handler", "Poison", "Subscription", "required"]
+__all__ = ["CONSUMERS", "Handler", "Poison", "Subscription", "required"]
 
 CONSUMERS: dict[str, Subscription] = {
     "notification-consumer": Subscription(

@@ -215,7 +215,3 @@ class QuizOutcome(BaseModel):
     attempt: int
     attempts_left: int
     progress: ProgressView
-
-
-def enroll_workflow_id(enrollment_id: int) -> str:
-    return f"enroll-{enrollment_id}"

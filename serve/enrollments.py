@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 from actors.ops import Admit, Drop, FillSeats, ReadProgress
-from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown, Forbidden, NotFound
 from core.identity import Principal, Role
 from core.pages import PageQuery, page_of
@@ -18,7 +17,7 @@ from serve.resources import Resources
 from storage.idempotency import IdempotencyKeys, enrollment_keys
 from storage.progress_cache import ProgressCache
 from storage.repositories.enrollment import Enrollment, EnrollmentRepository
-from storage.temporal import EnrollmentRequest
+from storage.temporal import EnrollmentRequest, enroll_workflow_id
 
 log = logging.getLogger(__name__)
 

@@ -195,6 +195,8 @@ async def delete_processed_before(session: AsyncSession, cutoff: datetime, limit
     return result.rowcount
 
 
+# A NOTIFY connection whose end went unnoticed is found by this check at the latest; until
+# then the relay still polls every outbox_poll_seconds.
 LISTENER_CHECK_SECONDS = 5.0
 
 

@@ -25,7 +25,6 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from core.enrollments import enroll_workflow_id
 from core.errors import DependencyDown
 from core.settings import Settings
 
@@ -63,6 +62,10 @@ def publish_workflow_id(course_id: int) -> str:
 
 def archive_workflow_id(course_id: int) -> str:
     return f"archive-course-{course_id}"
+
+
+def enroll_workflow_id(enrollment_id: int) -> str:
+    return f"enroll-{enrollment_id}"
 
 
 def certificate_workflow_id(enrollment_id: int) -> str:

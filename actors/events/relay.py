@@ -56,8 +56,6 @@ LATENCY = Histogram(
     boundaries=[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
 )
 REPLAYED = Counter("smartcourse_outbox_replayed", "Outbox rows re-published after a log loss")
-# A NOTIFY connection whose end went unnoticed is found by this check at the latest; until
-# then the relay still polls every outbox_poll_seconds.
 CLOSE_SECONDS = 10.0
 
 
