@@ -26,7 +26,6 @@ from serve.resources import Resources
 from serve.revisions import Revisions
 from serve.roster import Roster
 from serve.users import Users
-from storage.keyvalue import connect_redis
 from storage.ratelimit import AccessGate
 
 
@@ -71,13 +70,15 @@ class GatewayContext:
 
     @classmethod
     def open(cls, settings: Settings, materials: DeploymentHandle) -> Self:
-        """The replica's context. The Redis clients connect on first use, so this may run
+        """The replica's context. The Redis client connects on first use, so this may run
         before the event loop that serves the requests (Serve runs it on that loop anyway)."""
+        resources = Resources.open(settings)
         return cls(
             settings=settings,
-            services=Services.open(Resources.open(settings)),
+            services=Services.open(resources),
             materials=materials,
-            gate=AccessGate(connect_redis(settings), settings.rate_limit_per_minute),
+            # The services' Redis client: one connection pool per replica, not two.
+            gate=AccessGate(resources.redis, settings.rate_limit_per_minute),
             actors=ActorProbe(settings),
         )
 
