@@ -105,9 +105,12 @@ async def notify(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> 
         return
     kind = KIND_OF_EVENT[event.type]
     audience = await AUDIENCE[event.type](uow, event.data, settings)
-    off = await PreferencesRepository(uow.session).disabled_channels(audience.recipients, kind)
+    # An event from before the erasure can arrive after `user.deleted` (another topic).
+    erased = await UserRepository(uow.session).erased(audience.recipients)
+    recipients = [user for user in audience.recipients if user not in erased]
+    off = await PreferencesRepository(uow.session).disabled_channels(recipients, kind)
     wanted = {
-        channel: [user for user in audience.recipients if (user, channel) not in off]
+        channel: [user for user in recipients if (user, channel) not in off]
         for channel in CHANNELS_OF[kind]
     }
     key = dedupe_key(kind, str(event.id))

@@ -62,6 +62,15 @@ class UserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
+    async def erased(self, user_ids: Sequence[int]) -> set[int]:
+        """Those of `user_ids` whose personal data was erased (they are told nothing more)."""
+        if not user_ids:
+            return set()
+        rows = await self.session.scalars(
+            select(User.id).where(User.id.in_(list(user_ids)), User.deleted_at.is_not(None))
+        )
+        return set(rows)
+
     async def contacts(self, user_ids: Sequence[int]) -> list[Contact]:
         """The email address and name of each of the users that exists."""
         rows = await self.session.execute(

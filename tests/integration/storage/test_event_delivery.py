@@ -18,25 +18,27 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.kafka import DLQ_SUFFIX, EVENT_TYPE_HEADER, ensure_topics, producer, topic_name
 from storage.models.enrollment import Notification
+from storage.repositories.personal_data import PersonalDataRepository
 from tests.conftest import System, frozen
 from tests.e2e.accounts import account
 from tests.e2e.catalog import poll
 
-# The course is one no test creates (ids come from a sequence): a consumer that counts these
-# events must not move the figures of a real course another test checks.
+# Ids no test creates (they come from sequences): the sample events must not touch the rows of
+# another test, such as `user.deleted` dropping the notices of the first account made.
+NO_ROW = 2_000_000_000
 SAMPLE = {
-    "user_id": 1,
+    "user_id": NO_ROW,
     "role": "student",
-    "course_id": 2_000_000_000,
-    "instructor_id": 1,
+    "course_id": NO_ROW,
+    "instructor_id": NO_ROW,
     "title": "T",
-    "enrollment_id": 1,
-    "student_id": 1,
+    "enrollment_id": NO_ROW,
+    "student_id": NO_ROW,
     "completed_at": datetime.now(UTC).isoformat(),
-    "lesson_id": 1,
+    "lesson_id": NO_ROW,
     "completion_percentage": 10.0,
-    "module_id": 1,
-    "certificate_id": 1,
+    "module_id": NO_ROW,
+    "certificate_id": NO_ROW,
     "verification_code": "code",
     "course_title": "T",
     "reason": "no lessons",
@@ -179,6 +181,26 @@ async def test_the_same_event_twice_creates_one_notification(system: System, db:
 
     await poll(both_handled)
     assert await certificate_notices(db, student.id) == 2
+
+
+async def test_an_erased_user_gets_no_notice_of_an_event_applied_after_the_erasure(
+    system: System, db: Database
+) -> None:
+    """The certificate's event was emitted before the erasure but is applied after it (it
+    travels on another topic than `user.deleted`): the erased user gets no notice."""
+    erased, witness = await account(system.settings), await account(system.settings)
+    async with db.unit_of_work() as uow:
+        await PersonalDataRepository(uow.session).erase(erased.id, "!", datetime.now(UTC))
+        await uow.commit()
+    told, witnessed = certificate_issued(erased.id, 79), certificate_issued(witness.id, 80)
+    witnessed.subject = told.subject  # one partition, so the witness's notice comes second
+    await emit(db, [told, witnessed])
+
+    async def witness_told() -> bool:
+        return await certificate_notices(db, witness.id) == 1
+
+    await poll(witness_told)
+    assert await certificate_notices(db, erased.id) == 0
 
 
 async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
