@@ -131,12 +131,17 @@ class LocalStack:
         }
 
     def start(self, progress: Callable[[str], None] = log.info) -> None:
-        """Start what is missing and wait until every server answers."""
+        """Start what is missing and wait until every server answers. If one cannot start,
+        those it did start are stopped again before the error goes on."""
         self.check_machine_servers()
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            for line in pool.map(self.start_server, self.commands().items()):
-                progress(line)
-        self.start_mail_and_tasks(progress)
+        try:
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                for line in pool.map(self.start_server, self.commands().items()):
+                    progress(line)
+            self.start_mail_and_tasks(progress)
+        except BaseException:
+            self.stop()
+            raise
         self.supervisor.start()
 
     def children(self) -> dict[str, Child]:

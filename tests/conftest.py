@@ -30,11 +30,21 @@ from storage.db import Database
 from tests.otlp import Collector
 from tests.redis_child import RedisChild
 
+# Below the kernel's ephemeral range (32768-60999): a port handed out by `bind(0)` is one any
+# outgoing connection (Ray's, the tests') may take before the server we start binds it.
+LISTEN_PORTS = range(20000, 32768)
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port that nothing listens on now, outside the ephemeral range."""
+    while True:
+        port = secrets.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def test_environment(data_dir: Path) -> dict[str, str]:

@@ -71,6 +71,21 @@ def test_stack_starts_its_servers_and_stops_them_all(settings: Settings, tmp_pat
     assert asyncio.run(probe("kafka", own)) is not None
 
 
+def test_a_server_that_cannot_start_takes_the_others_it_started_down_with_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # No interface has this address (TEST-NET-1): Temporal cannot bind it and exits.
+    own = stack_settings(settings, tmp_path).model_copy(
+        update={"temporal_address": f"192.0.2.1:{free_port()}"}
+    )
+    stack = LocalStack(own, ephemeral=True, headless=True)
+    with pytest.raises(RuntimeError, match="temporal exited during start-up"):
+        stack.start()
+    assert not stack.started
+    assert asyncio.run(probe("kafka", own)) is not None
+    assert asyncio.run(probe("s3", own)) is not None
+
+
 def wait_for(condition, deadline_seconds: float, what: str) -> None:
     deadline = time.monotonic() + deadline_seconds
     while not condition():
