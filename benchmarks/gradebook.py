@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from core.identity import Principal, Role
 from core.settings import Settings, get_settings
+from serve.processes import free_port
 from storage import migrate
 from storage.db import Database
 
@@ -207,9 +208,7 @@ def main() -> None:
         serve(settings, args.serve)
         return
     courses = asyncio.run(seed(settings, args.enrollments))
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.gradebook", "--serve", str(port)], env=os.environ
     )

@@ -4,6 +4,7 @@ file, stopped whole (SIGTERM, then SIGKILL), waited for with a deadline, and res
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -58,6 +59,23 @@ class ManagedProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# Below the kernel's ephemeral range (32768-60999): a port handed out by `bind(0)` is one any
+# outgoing connection (Ray's, the tests') may take before the server we start binds it.
+LISTEN_PORTS = range(20000, 32768)
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on now, outside the ephemeral range."""
+    while True:
+        port = secrets.choice(LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_until(

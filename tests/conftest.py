@@ -12,7 +12,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,27 +23,12 @@ import redis
 
 from core.settings import Settings, get_settings
 from serve import runtime
+from serve.processes import free_port
 from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
 from tests.otlp import Collector
 from tests.redis_child import RedisChild
-
-# Below the kernel's ephemeral range (32768-60999): a port handed out by `bind(0)` is one any
-# outgoing connection (Ray's, the tests') may take before the server we start binds it.
-LISTEN_PORTS = range(20000, 32768)
-
-
-def free_port() -> int:
-    """A loopback port that nothing listens on now, outside the ephemeral range."""
-    while True:
-        port = secrets.choice(LISTEN_PORTS)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def test_environment(data_dir: Path) -> dict[str, str]:
