@@ -36,6 +36,8 @@ class Subscription:
     handler: Handler
     # Other event types on these topics are skipped without a database round trip.
     event_types: frozenset[str]
+    # Its effects are rows only (no call out), so a poll's events may share one transaction.
+    batched: bool = False
 
 
 __all__ = ["CONSUMERS", "Handler", "Poison", "Subscription", "required"]
@@ -45,9 +47,14 @@ CONSUMERS: dict[str, Subscription] = {
         ["enrollment.events", "progress.events", "course.events", "user.events"], notify, NOTIFIED
     ),
     "analytics-consumer": Subscription(
-        ["user.events", "course.events", "enrollment.events", "progress.events"], record, COUNTED
+        ["user.events", "course.events", "enrollment.events", "progress.events"],
+        record,
+        COUNTED,
+        batched=True,
     ),
-    "content-consumer": Subscription(["course.events"], reindex, frozenset({"course.updated"})),
+    "content-consumer": Subscription(
+        ["course.events"], reindex, frozenset({"course.updated"}), batched=True
+    ),
     "certificate-consumer": Subscription(
         ["enrollment.events"], issue_certificate, frozenset({"enrollment.completed"})
     ),

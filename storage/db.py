@@ -19,13 +19,15 @@ from storage.outbox import add_events
 from storage.telemetry import current_carrier
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """One pooled engine per process."""
+def create_engine(settings: Settings, pre_ping: bool = True) -> AsyncEngine:
+    """One pooled engine per process. `pre_ping` tests each connection as it is checked out
+    (a round trip per transaction), so a request after a PostgreSQL restart does not fail; a
+    loop that retries a failed transaction anyway can do without."""
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
 
 
@@ -67,8 +69,8 @@ class UnitOfWork:
 class Database:
     """The engine and session factory of one process, and the units of work they open."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.engine = create_engine(settings)
+    def __init__(self, settings: Settings, pre_ping: bool = True) -> None:
+        self.engine = create_engine(settings, pre_ping)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def unit_of_work(self) -> UnitOfWork:

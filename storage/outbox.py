@@ -7,7 +7,7 @@ NOTIFY `outbox` session that tells the relay of each insert."""
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,16 +69,20 @@ async def add_event_once(session: AsyncSession, event: EventEnvelope) -> bool:
     return inserted is not None
 
 
-async def first_processing(session: AsyncSession, group: str, event_id: uuid.UUID) -> bool:
-    """Record that `group` processes the event, in the transaction of its effect; False when
-    the group had processed it before (a redelivery)."""
-    first = await session.scalar(
-        upsert(ProcessedEvent)
-        .values(consumer_group=group, event_id=event_id)
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
+async def first_processing(
+    session: AsyncSession, group: str, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Record that `group` processes the events, in the transaction of their effects: those it
+    had not processed before (the others are redeliveries). One statement on the table (not
+    the ORM entity, whose bulk-insert path costs more than the round trip)."""
+    if not event_ids:
+        return set()
+    table = ProcessedEvent.__table__
+    rows = [{"consumer_group": group, "event_id": event_id} for event_id in event_ids]
+    first = await session.scalars(
+        upsert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
     )
-    return first is not None
+    return set(first)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,15 +46,18 @@ class EventsActor:
         # a few connections each suffice.
         relay_db = settings.model_copy(update={"db_pool_size": 3})
         group_db = settings.model_copy(update={"db_pool_size": 4})
+        # No ping per checkout: a loop whose connection broke (PostgreSQL restarted) ends its
+        # session and retries, and the pool it failed in replaces its connections.
         heartbeats = Heartbeats(connect_redis(settings), settings)
         self.loops = Loops()
         self.relay: Relay | None = None
         self.retention: Retention | None = None
         self.consumers = {
-            group: GroupConsumer(settings, group, Database(group_db)) for group in groups
+            group: GroupConsumer(settings, group, Database(group_db, pre_ping=False))
+            for group in groups
         }
         if RELAY in roles:
-            db = Database(relay_db)
+            db = Database(relay_db, pre_ping=False)
             archiving = Archiving(settings) if settings.event_archive_enabled else None
             self.relay = Relay(
                 settings, db, self.log_lost, archiving.keep if archiving else lambda rows: None

@@ -1,6 +1,7 @@
 """One consumer group, as a loop of the events actor: each event's effect and its
-processed-event row commit in one transaction (a redelivery has no second effect), offsets are
-committed only after that, a failing handler is retried with exponential backoff, and an event
+processed-event row commit in one transaction (a redelivery has no second effect; a group whose
+effects are rows only commits a whole poll's events in one), offsets are committed only after
+that, a failing handler is retried with exponential backoff, and an event
 that still fails (or does not parse) goes to `<topic>.dlq` with the error, so the group goes on.
 
 A failure of what the group depends on (the broker, PostgreSQL, Temporal unreachable) is not
@@ -11,6 +12,7 @@ what was already applied."""
 import asyncio
 import logging
 import time
+from contextlib import AbstractContextManager
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -20,7 +22,7 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.errors import KafkaError
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -150,22 +152,60 @@ class GroupConsumer:
         batches: dict[TopicPartition, list[ConsumerRecord]],
         dlq: AIOKafkaProducer,
     ) -> None:
-        """Partitions side by side, each in its order (per aggregate), so one busy partition
-        does not hold back the events queued behind it in the others; then one commit. A
-        failure in one lets the others finish their messages (cancelling a statement midway
-        can hand a busy connection back to the pool) and then ends the session: no partition
-        task outlives it."""
-        outcomes = await asyncio.gather(
-            *(self.process_in_order(messages, dlq) for messages in batches.values()),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        """A group whose effects are rows only applies the poll in one transaction
+        (`apply_together`). Otherwise, or when that declines: partitions side by side, each in
+        its order (per aggregate), so one busy partition does not hold back the events queued
+        behind it in the others. Then one commit. A failure in one lets the others finish their
+        messages (cancelling a statement midway can hand a busy connection back to the pool)
+        and then ends the session: no partition task outlives it."""
+        if not (self.subscription.batched and await self.apply_together(batches)):
+            outcomes = await asyncio.gather(
+                *(self.process_in_order(messages, dlq) for messages in batches.values()),
+                return_exceptions=True,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         offsets = {partition: messages[-1].offset + 1 for partition, messages in batches.items()}
         # aiokafka retries a commit for a vanished topic without end; past the deadline the
         # session fails and starts over (topics ensured, group rejoined).
         await asyncio.wait_for(source.commit(offsets), COMMIT_SECONDS)
+
+    async def apply_together(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """The poll's events in one transaction, partition after partition: side by side, two
+        transactions would lock shared rows (the platform's counters) in opposite orders and
+        deadlock. False, with nothing kept, when an event fails or does not parse: the caller
+        then handles them one by one, with retries and dead letters. A dependency that is down
+        ends the session, as it does there."""
+        try:
+            wanted = [
+                (message, event)
+                for messages in batches.values()
+                for message in messages
+                if (event := self.wanted_event(message)) is not None
+            ]
+        except Poison:
+            return False
+        try:
+            async with self.db.unit_of_work() as uow:
+                first = await first_processing(uow.session, self.group, [e.id for _, e in wanted])
+                applied = []
+                for message, event in wanted:
+                    # A second delivery within the poll has no second effect either.
+                    applied.append(event.id in first)
+                    first.discard(event.id)
+                    if applied[-1]:
+                        with self.span(message, event, attempt=1):
+                            await self.subscription.handler(uow, event, self.deps)
+                await uow.commit()
+        except Exception as error:
+            if dependency_down(error):
+                raise
+            log.info("event=poll_applied_one_by_one group=%s error=%r", self.group, error)
+            return False
+        for (_, event), was_applied in zip(wanted, applied, strict=True):
+            self.done(event, was_applied)
+        return True
 
     async def process_in_order(self, messages: list[ConsumerRecord], dlq) -> None:
         for message in messages:
@@ -194,18 +234,32 @@ class GroupConsumer:
                 delay = min(delay * 2, self.settings.consumer_backoff_max_seconds)
 
     async def handle(self, message: ConsumerRecord, attempt: int) -> None:
+        event = self.wanted_event(message)
+        if event is None:
+            return
+        with self.span(message, event, attempt):
+            applied = await self.apply(event)
+        self.done(event, applied)
+
+    def wanted_event(self, message: ConsumerRecord) -> EventEnvelope | None:
+        """The message's event when this group handles its type; Poison if it does not parse."""
         if not self.may_handle(message):
-            return
+            return None
         event = self.parse(message)
-        if event.type not in self.subscription.event_types:
-            return
-        with self.tracer.start_as_current_span(
+        return event if event.type in self.subscription.event_types else None
+
+    def span(
+        self, message: ConsumerRecord, event: EventEnvelope, attempt: int
+    ) -> AbstractContextManager[Span]:
+        return self.tracer.start_as_current_span(
             f"consume {event.type}",
             context=context_from_headers(message.headers),
             kind=SpanKind.CONSUMER,
             attributes={"messaging.consumer.group.name": self.group, "attempt": attempt},
-        ):
-            applied = await self.apply(event)
+        )
+
+    def done(self, event: EventEnvelope, applied: bool) -> None:
+        """Count the handled event (a redelivered one was not applied again)."""
         if applied:
             EVENT_LAG.observe(
                 max(0.0, time.time() - event.time.timestamp()), tags={"group": self.group}
@@ -231,7 +285,7 @@ class GroupConsumer:
     async def apply(self, event: EventEnvelope) -> bool:
         """Handle the event once; False when this group had already processed it."""
         async with self.db.unit_of_work() as uow:
-            if not await first_processing(uow.session, self.group, event.id):
+            if not await first_processing(uow.session, self.group, [event.id]):
                 return False
             await self.subscription.handler(uow, event, self.deps)
             await uow.commit()

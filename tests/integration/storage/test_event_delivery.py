@@ -4,6 +4,7 @@ consumers are idempotent and dead-letter what they cannot handle."""
 
 import asyncio
 import json
+import random
 import uuid
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from serve.stack import LocalStack
 from storage.db import Database
 from storage.kafka import DLQ_SUFFIX, EVENT_TYPE_HEADER, ensure_topics, producer, topic_name
 from storage.models.enrollment import Notification
+from storage.models.events import AnalyticsDaily
 from storage.repositories.personal_data import PersonalDataRepository
 from tests.conftest import System, frozen
 from tests.e2e.accounts import account
@@ -233,3 +235,68 @@ async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
         await reader.stop()
     headers = dict(found[0].headers)
     assert b"malformed event" in headers["error"]
+
+
+def drops_counted(db: Database, course_id: int, expected: int):
+    """A check that the analytics counters hold `expected` drops of the course."""
+
+    async def check() -> bool:
+        async with db.unit_of_work() as uow:
+            counted = await uow.session.scalar(
+                select(func.coalesce(func.sum(AnalyticsDaily.drops), 0)).where(
+                    AnalyticsDaily.course_id == course_id
+                )
+            )
+        return counted == expected
+
+    return check
+
+
+async def test_the_analytics_group_counts_a_poll_once_and_parks_what_spoils_one(
+    system: System, db: Database, partitions: dict[str, int]
+) -> None:
+    """The analytics group applies a poll's events in one transaction. An event delivered twice
+    within it counts once; one that does not parse fails that transaction, and the poll is
+    applied one event at a time instead: the others count once and it is dead-lettered."""
+    course_id = random.randint(10**8, 2 * 10**8)  # a course of this test alone
+    drops = []
+    for _ in range(3):
+        drop = sample("enrollment.dropped")
+        drop.data |= {"course_id": course_id}
+        drops.append(json.dumps(drop.model_dump(mode="json")).encode())
+    spoilt = b'{"type": "enrollment.dropped", "not": "an envelope"}'
+    kafka = producer(system.settings, raw=True)
+    await kafka.start()
+
+    async def send(*payloads: bytes) -> None:
+        """On one partition (one key), in this order, as close together as the broker takes."""
+        for payload in payloads:
+            await kafka.send(
+                topic_name(system.settings, "enrollment.events"),
+                payload,
+                key=str(course_id).encode(),
+                headers=[(EVENT_TYPE_HEADER, b"enrollment.dropped")],
+            )
+        await kafka.flush()
+
+    try:
+        await send(drops[0], drops[1], drops[0])
+        await poll(drops_counted(db, course_id, 2))
+        await send(spoilt, drops[2])
+    finally:
+        await kafka.stop()
+    await poll(drops_counted(db, course_id, 3))
+    reader = await reader_of(system.settings, partitions, {"enrollment.events" + DLQ_SUFFIX})
+    try:
+        async with asyncio.timeout(30):
+            parked = []
+            while not parked:
+                for messages in (await reader.getmany(timeout_ms=500)).values():
+                    parked += [
+                        m
+                        for m in messages
+                        if m.value == spoilt and dict(m.headers)["group"] == b"analytics-consumer"
+                    ]
+    finally:
+        await reader.stop()
+    assert await drops_counted(db, course_id, 3)()
