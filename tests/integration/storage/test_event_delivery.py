@@ -205,6 +205,20 @@ async def test_an_erased_user_gets_no_notice_of_an_event_applied_after_the_erasu
     assert await certificate_notices(db, erased.id) == 0
 
 
+async def dead_lettered(settings: Settings, partitions: dict[str, int], payload: bytes) -> list:
+    """The dead letters of `payload` on the enrollment topic's DLQ, once there is one."""
+    reader = await reader_of(settings, partitions, {"enrollment.events" + DLQ_SUFFIX})
+    try:
+        async with asyncio.timeout(30):
+            found = []
+            while not found:
+                for messages in (await reader.getmany(timeout_ms=500)).values():
+                    found += [m for m in messages if m.value == payload]
+    finally:
+        await reader.stop()
+    return found
+
+
 async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
     system: System, db: Database, partitions: dict[str, int]
 ) -> None:
@@ -224,15 +238,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_consumer_goes_on(
         return await certificate_notices(db, student.id) == 1
 
     await poll(handled)
-    reader = await reader_of(system.settings, partitions, {"enrollment.events" + DLQ_SUFFIX})
-    try:
-        async with asyncio.timeout(30):
-            found = []
-            while not found:
-                for messages in (await reader.getmany(timeout_ms=500)).values():
-                    found += [m for m in messages if m.value == poison]
-    finally:
-        await reader.stop()
+    found = await dead_lettered(system.settings, partitions, poison)
     headers = dict(found[0].headers)
     assert b"malformed event" in headers["error"]
 
@@ -286,17 +292,6 @@ async def test_the_analytics_group_counts_a_poll_once_and_parks_what_spoils_one(
     finally:
         await kafka.stop()
     await poll(drops_counted(db, course_id, 3))
-    reader = await reader_of(system.settings, partitions, {"enrollment.events" + DLQ_SUFFIX})
-    try:
-        async with asyncio.timeout(30):
-            parked = []
-            while not parked:
-                for messages in (await reader.getmany(timeout_ms=500)).values():
-                    parked += [
-                        m
-                        for m in messages
-                        if m.value == spoilt and dict(m.headers)["group"] == b"analytics-consumer"
-                    ]
-    finally:
-        await reader.stop()
+    parked = await dead_lettered(system.settings, partitions, spoilt)
+    assert b"analytics-consumer" in {dict(m.headers)["group"] for m in parked}
     assert await drops_counted(db, course_id, 3)()
