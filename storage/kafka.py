@@ -128,6 +128,11 @@ def consumer(
         # in-memory broker on restart) would stall the group that long. A few topics per
         # consumer make a 10 s refresh cheap.
         metadata_max_age_ms=10_000,
+        # An idle group asks for news once a second instead of twice: with four groups the local
+        # broker's idle CPU went from 4.6 to 2.6 % of a core and delivery stayed as fast. It does
+        # not answer a waiting fetch when a message arrives, so a longer wait (2 s) shows in the
+        # event lag (benchmarks/results/broker_idle.md).
+        fetch_max_wait_ms=1000,
     )
     source.subscribe([topic_name(settings, topic) for topic in topics], listener=listener)
     return source
