@@ -22,6 +22,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from benchmarks.progress import machine
+from benchmarks.rounds import alternate, medians
 from core.events import TOPICS
 from core.settings import Settings
 from serve.processes import free_port, port_open
@@ -131,7 +132,7 @@ def report(results: dict[int, list[dict[str, float]]]) -> str:
         "|---:|---:|---:|---:|---:|",
     ]
     for wait_ms, rounds in results.items():
-        median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+        median = medians(rounds)
         lines.append(
             f"| {wait_ms} | {median['broker']:.1f} | {median['consumers']:.1f} | "
             f"{median['p50']:.0f} | {median['max']:.0f} |"
@@ -150,13 +151,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/broker_idle.md"))
     args = parser.parse_args()
-    results: dict[int, list[dict[str, float]]] = {wait: [] for wait in WAITS_MS}
-    for n in range(args.rounds):
-        for wait_ms in WAITS_MS:
-            results[wait_ms].append(one_round(wait_ms))
-            print(
-                f"round {n + 1}/{args.rounds} fetch_max_wait_ms={wait_ms}: {results[wait_ms][-1]}"
-            )
+    results = alternate(WAITS_MS, args.rounds, one_round)
     args.report.write_text(report(results))
     print(f"wrote {args.report}")
 

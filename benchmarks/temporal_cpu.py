@@ -31,14 +31,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from benchmarks.progress import machine
+from benchmarks.rounds import alternate, medians
 from core.settings import Settings
 from serve.processes import free_port
-from serve.stack import LocalStack
+from serve.stack import TEMPORAL_WAL, LocalStack
 from storage.temporal import ENROLLMENT, EnrollmentRequest
 from workflows.enrollment.workflow import EnrollmentWorkflow
 
 CONCURRENT = 16
-WAL = ["--sqlite-pragma", "journal_mode=wal"]
 
 
 @activity.defn(name="initialize_progress")
@@ -57,20 +57,15 @@ class Configuration:
     wal: bool
     eager: bool  # the starter shares the worker's client, so the first task comes back inline
 
+    def __str__(self) -> str:
+        return self.name
+
 
 CONFIGURATIONS = (
     Configuration("rollback journal (SQLite's default; before)", wal=False, eager=False),
     Configuration("write-ahead log (the stack now)", wal=True, eager=False),
     Configuration("write-ahead log + eager start (not adopted)", wal=True, eager=True),
 )
-
-
-@dataclass(frozen=True)
-class Round:
-    server_ms: float  # per workflow
-    worker_ms: float  # starter and worker, per workflow
-    per_second: float
-    p50_ms: float
 
 
 def own_cpu() -> float:
@@ -84,12 +79,13 @@ def server_command(settings: Settings, data_dir: Path, wal: bool) -> list[str]:
     command = stack.temporal_command()
     if wal:
         return command
-    at = command.index(WAL[0])
-    return command[:at] + command[at + len(WAL) :]
+    at = command.index(TEMPORAL_WAL[0])
+    return command[:at] + command[at + len(TEMPORAL_WAL) :]
 
 
-def one_round(settings: Settings, configuration: Configuration, workflows: int) -> Round:
-    """One fresh server of `configuration`, measured over `workflows` runs."""
+def one_round(configuration: Configuration, workflows: int) -> dict[str, float]:
+    """One fresh server of `configuration` on free ports, measured over `workflows` runs."""
+    settings = Settings(temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=free_port())
     data_dir = Path(tempfile.mkdtemp())
     server = subprocess.Popen(
         server_command(settings, data_dir, configuration.wal),
@@ -106,7 +102,9 @@ def one_round(settings: Settings, configuration: Configuration, workflows: int) 
 
 async def measure(
     settings: Settings, server: psutil.Process, configuration: Configuration, workflows: int
-) -> Round:
+) -> dict[str, float]:
+    """Per workflow: the server's CPU ms, the starter's and worker's (this process), and the
+    runs per second and their p50 from start to result."""
     client = await connect_when_up(settings.temporal_address)
     queue = f"bench-{uuid.uuid4().hex}"
     activities = [initialize_progress, activate_enrollment]
@@ -120,12 +118,12 @@ async def measure(
         elapsed = time.perf_counter() - started
         server_spent = sum(server.cpu_times()[:2]) - server_before
         worker_spent = own_cpu() - worker_before
-    return Round(
-        1000 * server_spent / workflows,
-        1000 * worker_spent / workflows,
-        workflows / elapsed,
-        1000 * statistics.median(times),
-    )
+    return {
+        "server_ms": 1000 * server_spent / workflows,
+        "worker_ms": 1000 * worker_spent / workflows,
+        "per_second": workflows / elapsed,
+        "p50_ms": 1000 * statistics.median(times),
+    }
 
 
 async def connect_when_up(address: str) -> Client:
@@ -159,7 +157,9 @@ async def run_workflows(client: Client, queue: str, count: int, eager: bool) -> 
     return times
 
 
-def report(results: dict[Configuration, list[Round]], steal: float, workflows: int) -> str:
+def report(
+    results: dict[Configuration, list[dict[str, float]]], steal: float, workflows: int
+) -> str:
     lines = [
         "# Temporal: CPU per enrollment workflow",
         "",
@@ -174,9 +174,7 @@ def report(results: dict[Configuration, list[Round]], steal: float, workflows: i
         "|---|---:|---:|---:|---:|",
     ]
     for configuration, rounds in results.items():
-        median = {
-            f: statistics.median(getattr(r, f) for r in rounds) for f in Round.__annotations__
-        }
+        median = medians(rounds)
         lines.append(
             f"| {configuration.name} | {median['server_ms']:.1f} | {median['worker_ms']:.1f} | "
             f"{median['per_second']:.0f} | {median['p50_ms']:.0f} |"
@@ -199,15 +197,10 @@ def main() -> None:
     parser.add_argument("--workflows", type=int, default=300)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/temporal.md"))
     args = parser.parse_args()
-    results: dict[Configuration, list[Round]] = {c: [] for c in CONFIGURATIONS}
     before = psutil.cpu_times()
-    for n in range(args.rounds):
-        for configuration in CONFIGURATIONS:
-            settings = Settings(
-                temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=free_port()
-            )
-            results[configuration].append(one_round(settings, configuration, args.workflows))
-            print(f"round {n + 1}/{args.rounds} {configuration.name}: {results[configuration][-1]}")
+    results = alternate(
+        CONFIGURATIONS, args.rounds, lambda configuration: one_round(configuration, args.workflows)
+    )
     after = psutil.cpu_times()
     steal = (after.steal - before.steal) / max(1e-9, sum(after) - sum(before))
     args.report.write_text(report(results, steal, args.workflows))

@@ -30,6 +30,7 @@ START_COMMANDS = {
     "rabbitmq": "rabbitmq-server -detached",
 }
 DEFAULT_PORTS = {"postgres": 5432, "redis": 6379, "rabbitmq": 5672}
+TEMPORAL_WAL = ["--sqlite-pragma", "journal_mode=wal"]
 
 
 class MissingDependencies(RuntimeError):
@@ -112,13 +113,7 @@ class LocalStack:
         # durable with one sync of the log; SQLite's default rollback journal syncs the database
         # and its journal on every commit: 30.1 -> 21.2 ms of the server's CPU per enrollment
         # workflow (benchmarks/results/temporal.md).
-        db = [
-            "--db-filename",
-            str(self.data_dir / "temporal.db"),
-            "--sqlite-pragma",
-            "journal_mode=wal",
-        ]
-        return [*temporal, *db]
+        return [*temporal, "--db-filename", str(self.data_dir / "temporal.db"), *TEMPORAL_WAL]
 
     def commands(self) -> dict[str, list[str]]:
         kafka_host, kafka_port = host_port(self.settings.kafka_bootstrap, 9092)

@@ -46,12 +46,12 @@ class EventsActor:
         # a few connections each suffice.
         relay_db = settings.model_copy(update={"db_pool_size": 3})
         group_db = settings.model_copy(update={"db_pool_size": 4})
-        # No ping per checkout: a loop whose connection broke (PostgreSQL restarted) ends its
-        # session and retries, and the pool it failed in replaces its connections.
         heartbeats = Heartbeats(connect_redis(settings), settings)
         self.loops = Loops()
         self.relay: Relay | None = None
         self.retention: Retention | None = None
+        # No ping per checkout: a loop whose connection broke (PostgreSQL restarted) ends its
+        # session and retries, and the pool it failed in replaces its connections.
         self.consumers = {
             group: GroupConsumer(settings, group, Database(group_db, pre_ping=False))
             for group in groups

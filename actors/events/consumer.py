@@ -1,8 +1,8 @@
 """One consumer group, as a loop of the events actor: each event's effect and its
 processed-event row commit in one transaction (a redelivery has no second effect; a group whose
 effects are rows only commits a whole poll's events in one), offsets are committed only after
-that, a failing handler is retried with exponential backoff, and an event
-that still fails (or does not parse) goes to `<topic>.dlq` with the error, so the group goes on.
+that, a failing handler is retried with exponential backoff, and an event that still fails (or
+does not parse) goes to `<topic>.dlq` with the error, so the group goes on.
 
 A failure of what the group depends on (the broker, PostgreSQL, Temporal unreachable) is not
 the event's fault: it ends the session instead of dead-lettering, and the supervisor
@@ -186,6 +186,8 @@ class GroupConsumer:
             ]
         except Poison:
             return False
+        if not wanted:
+            return True
         try:
             async with self.db.unit_of_work() as uow:
                 first = await first_processing(uow.session, self.group, [e.id for _, e in wanted])
