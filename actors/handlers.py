@@ -1,7 +1,8 @@
-"""What each consumer group does with an event, inside the transaction that also records the
-event as processed (so a redelivered event has no second effect)."""
+"""What each consumer group does with events, inside the transaction that also records them
+as processed (so a redelivered event has no second effect). A handler takes one event, or a
+whole poll's in a batched group."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from actors.analytics import COUNTED, record
@@ -13,21 +14,24 @@ from core.status import CourseStatus
 from storage.db import UnitOfWork
 from storage.repositories.course import CourseRepository
 
-Handler = Callable[[UnitOfWork, EventEnvelope, Collaborators], Awaitable[None]]
+Handler = Callable[[UnitOfWork, Sequence[EventEnvelope], Collaborators], Awaitable[None]]
 
 
-async def reindex(uow: UnitOfWork, event: EventEnvelope, _: Collaborators) -> None:
-    """A published course that changed gets its search document rebuilt."""
-    if event.type == "course.updated":
-        courses = CourseRepository(uow.session)
-        course = await courses.get(event.data["course_id"])
+async def reindex(uow: UnitOfWork, events: Sequence[EventEnvelope], _: Collaborators) -> None:
+    """A published course that changed gets its search document rebuilt (once per poll)."""
+    courses = CourseRepository(uow.session)
+    for course_id in sorted({e.data["course_id"] for e in events if e.type == "course.updated"}):
+        course = await courses.get(course_id)
         if course is not None and course.status == CourseStatus.PUBLISHED:
             await courses.index_for_search(course.id)
 
 
-async def issue_certificate(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> None:
+async def issue_certificate(
+    uow: UnitOfWork, events: Sequence[EventEnvelope], deps: Collaborators
+) -> None:
     """A completed enrollment earns its certificate: start (or join) its workflow."""
-    await deps.temporal.start_certificate(event.data["enrollment_id"])
+    for event in events:
+        await deps.temporal.start_certificate(event.data["enrollment_id"])
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ class Subscription:
     handler: Handler
     # Other event types on these topics are skipped without a database round trip.
     event_types: frozenset[str]
-    # Its effects are rows only (no call out), so a poll's events may share one transaction.
+    # Its effects are rows only (no call out), so a poll's events may share one transaction
+    # and go to the handler together.
     batched: bool = False
 
 

@@ -6,7 +6,7 @@ row, unique per recipient and event) and the email, SMS and push tasks (each sen
 per dedupe key). Everything happens in the transaction that marks the event processed.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from actors.collaborators import Collaborators
@@ -97,8 +97,14 @@ AUDIENCE: dict[str, Finder] = {
 }
 
 
-async def notify(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> None:
-    """Every notice of `event`, on every channel its recipients want."""
+async def notify(uow: UnitOfWork, events: Sequence[EventEnvelope], deps: Collaborators) -> None:
+    """Every notice of `events`."""
+    for event in events:
+        await notify_of(uow, event, deps)
+
+
+async def notify_of(uow: UnitOfWork, event: EventEnvelope, deps: Collaborators) -> None:
+    """The event's notices, on every channel its recipients want."""
     settings = deps.settings
     if event.type == "user.deleted":
         await NotificationRepository(uow.session).delete_for_user(event.data["user_id"])

@@ -12,7 +12,6 @@ what was already applied."""
 import asyncio
 import logging
 import time
-from contextlib import AbstractContextManager
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -22,7 +21,7 @@ from aiokafka import (
     TopicPartition,
 )
 from aiokafka.errors import KafkaError
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import SpanKind
 from ray.util.metrics import Counter, Gauge, Histogram
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -186,28 +185,43 @@ class GroupConsumer:
             ]
         except Poison:
             return False
-        if not wanted:
-            return True
+        fresh = await self.apply_fresh(wanted) if wanted else []
+        if fresh is None:
+            return False
+        applied = {event.id for event in fresh}
+        for _, event in wanted:
+            self.done(event, event.id in applied)
+        return True
+
+    async def apply_fresh(
+        self, wanted: list[tuple[ConsumerRecord, EventEnvelope]]
+    ) -> list[EventEnvelope] | None:
+        """The events not processed before, applied in one transaction; None when that failed
+        (rolled back)."""
+        spans = []
         try:
             async with self.db.unit_of_work() as uow:
                 first = await first_processing(uow.session, self.group, [e.id for _, e in wanted])
-                applied = []
+                fresh = []
                 for message, event in wanted:
                     # A second delivery within the poll has no second effect either.
-                    applied.append(event.id in first)
-                    first.discard(event.id)
-                    if applied[-1]:
-                        with self.span(message, event, attempt=1):
-                            await self.subscription.handler(uow, event, self.deps)
+                    if event.id in first:
+                        first.discard(event.id)
+                        fresh.append(event)
+                        spans.append(self.tracer.start_span(**self.span_of(message, event, 1)))
+                await self.subscription.handler(uow, fresh, self.deps)
                 await uow.commit()
         except Exception as error:
+            for span in spans:
+                span.record_exception(error)
             if dependency_down(error):
                 raise
             log.info("event=poll_applied_one_by_one group=%s error=%r", self.group, error)
-            return False
-        for (_, event), was_applied in zip(wanted, applied, strict=True):
-            self.done(event, was_applied)
-        return True
+            return None
+        finally:
+            for span in spans:  # each event's consumption lasted as long as the poll's
+                span.end()
+        return fresh
 
     async def process_in_order(self, messages: list[ConsumerRecord], dlq) -> None:
         for message in messages:
@@ -239,7 +253,7 @@ class GroupConsumer:
         event = self.wanted_event(message)
         if event is None:
             return
-        with self.span(message, event, attempt):
+        with self.tracer.start_as_current_span(**self.span_of(message, event, attempt)):
             applied = await self.apply(event)
         self.done(event, applied)
 
@@ -250,15 +264,14 @@ class GroupConsumer:
         event = self.parse(message)
         return event if event.type in self.subscription.event_types else None
 
-    def span(
-        self, message: ConsumerRecord, event: EventEnvelope, attempt: int
-    ) -> AbstractContextManager[Span]:
-        return self.tracer.start_as_current_span(
-            f"consume {event.type}",
-            context=context_from_headers(message.headers),
-            kind=SpanKind.CONSUMER,
-            attributes={"messaging.consumer.group.name": self.group, "attempt": attempt},
-        )
+    def span_of(self, message: ConsumerRecord, event: EventEnvelope, attempt: int) -> dict:
+        """The arguments of the span of a consumed event: named for the event, in its trace."""
+        return {
+            "name": f"consume {event.type}",
+            "context": context_from_headers(message.headers),
+            "kind": SpanKind.CONSUMER,
+            "attributes": {"messaging.consumer.group.name": self.group, "attempt": attempt},
+        }
 
     def done(self, event: EventEnvelope, applied: bool) -> None:
         """Count the handled event (a redelivered one was not applied again)."""
@@ -289,7 +302,7 @@ class GroupConsumer:
         async with self.db.unit_of_work() as uow:
             if not await first_processing(uow.session, self.group, [event.id]):
                 return False
-            await self.subscription.handler(uow, event, self.deps)
+            await self.subscription.handler(uow, [event], self.deps)
             await uow.commit()
         return True
 

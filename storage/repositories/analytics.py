@@ -3,7 +3,7 @@
 learners per day. The figures follow the events, so they trail a write by the event path's
 lag."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -24,6 +24,8 @@ M = AnalyticsDaily
 # month and fails the transaction, and the consumer's retry creates the partition again.
 KNOWN_MONTHS: set[date] = set()
 WHERE = literal_column("tableoid::regclass::text")
+# asyncpg takes at most 32,767 parameters a statement: 11 a counter row.
+ROWS_PER_STATEMENT = 500
 SUMMED = (
     "new_enrollments",
     "completions",
@@ -83,26 +85,35 @@ class AnalyticsRepository:
             )
         )
 
-    async def bump(self, day: date, course_ids: Sequence[int], amounts: dict[str, int]) -> None:
-        """Add `amounts` to the counters of `day` for each course id, in the month's
-        partition (`ensure_month` first); PartitionMissing if it has gone."""
-        for course_id in course_ids:
-            statement = insert(M).values(day=day, course_id=course_id, **amounts)
+    async def bump(self, moves: Mapping[tuple[date, int], Mapping[str, int]]) -> None:
+        """Add each (day, course id)'s amounts to its counters, in the months' partitions
+        (`ensure_month` first); PartitionMissing if one has gone. Rows go in key order, so two
+        writers lock them in the same order, a few hundred to a statement."""
+        rows = [
+            {"day": day, "course_id": course_id, **{name: amounts.get(name, 0) for name in SUMMED}}
+            for (day, course_id), amounts in sorted(moves.items())
+        ]
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            statement = insert(M).values(rows[start : start + ROWS_PER_STATEMENT])
             statement = statement.on_conflict_do_update(
                 index_elements=["day", "course_id"],
-                set_={name: getattr(M, name) + value for name, value in amounts.items()},
+                set_={name: getattr(M, name) + statement.excluded[name] for name in SUMMED},
             )
-            if await self.session.scalar(statement.returning(WHERE)) != month_partition(day):
-                KNOWN_MONTHS.discard(day.replace(day=1))
-                raise PartitionMissing(f"{month_partition(day)} is missing")
+            for day, where in await self.session.execute(statement.returning(M.day, WHERE)):
+                if where != month_partition(day):
+                    KNOWN_MONTHS.discard(day.replace(day=1))
+                    raise PartitionMissing(f"{month_partition(day)} is missing")
 
-    async def add_active(self, day: date, course_ids: Sequence[int], student_id: int) -> None:
-        """The student was active on `day` in each course (once per day and course)."""
+    async def add_active(self, learners: Collection[tuple[date, int, int]]) -> None:
+        """Each (day, course id, student id): the student was active that day in that course
+        (once per day and course)."""
         rows = [
             {"day": day, "course_id": course_id, "student_id": student_id}
-            for course_id in course_ids
+            for day, course_id, student_id in sorted(learners)
         ]
-        await self.session.execute(insert(ActiveLearner).values(rows).on_conflict_do_nothing())
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            await self.session.execute(insert(ActiveLearner).values(chunk).on_conflict_do_nothing())
 
     async def totals(self, course_id: int) -> dict[str, int]:
         """Every counter of `course_id`, summed over all days."""

@@ -2,7 +2,7 @@
 and status changes of admission and drop. The group commit of progress is in
 storage/repositories/progress.py."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,10 +102,14 @@ class EnrollmentRepository:
     async def get(self, enrollment_id: int) -> Enrollment | None:
         return await self.session.get(Enrollment, enrollment_id)
 
-    async def enrolled_at(self, enrollment_id: int) -> datetime | None:
-        return await self.session.scalar(
-            select(Enrollment.enrolled_at).where(Enrollment.id == enrollment_id)
+    async def enrolled_at(self, enrollment_ids: Collection[int]) -> dict[int, datetime]:
+        """When each of these enrollments was made (one that does not exist is left out)."""
+        if not enrollment_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Enrollment.id, Enrollment.enrolled_at).where(Enrollment.id.in_(enrollment_ids))
         )
+        return {enrollment_id: at for enrollment_id, at in rows}
 
     async def students_studying(self, course_id: int) -> set[int]:
         """The students of the course's pending and active enrollments."""

@@ -16,14 +16,13 @@ from core.events import (
 from core.settings import Settings
 from storage.db import Database
 from storage.models.enrollment import Enrollment
-from storage.repositories.analytics import PLATFORM, AnalyticsRepository
+from storage.repositories.analytics import PLATFORM, ROWS_PER_STATEMENT, AnalyticsRepository
 from tests.integration.certificate_rows import completed_enrollment
 
 
 async def apply(db: Database, settings: Settings, *events) -> None:
     async with db.unit_of_work() as uow:
-        for event in events:
-            await record(uow, event, Collaborators.open(settings))
+        await record(uow, events, Collaborators.open(settings))
         await uow.commit()
 
 
@@ -69,3 +68,27 @@ async def test_each_counted_event_moves_its_figure(db: Database, database: Setti
         daily = await analytics.course_daily(enrollment.course_id, today - timedelta(days=1))
     assert figures["avg_time_to_complete_hours"] == 2.0 and figures["active"] == 0
     assert daily[-1]["active_learners"] == 1 and daily[-1]["lessons_completed"] == 2
+
+
+async def test_a_poll_of_more_rows_than_a_statement_takes_counts_every_one(
+    db: Database, database: Settings
+) -> None:
+    """Counters and active learners go a few hundred rows to a statement (asyncpg's parameter
+    limit): a poll touching more courses than that still moves each course once."""
+    courses = range(3_000_000_000, 3_000_000_000 + 2 * ROWS_PER_STATEMENT + 1)
+    lessons = [
+        ProgressUpdatedData(
+            enrollment_id=1, student_id=7, course_id=course, lesson_id=1, completion_percentage=10
+        )
+        for course in courses
+    ]
+    platform_before = await totals(db, PLATFORM)
+    await apply(db, database, *(make_event("progress.updated", "e", d, "t") for d in lessons))
+    platform = await totals(db, PLATFORM)
+    assert platform["lessons_completed"] == platform_before["lessons_completed"] + len(courses)
+    sample = courses[::250]
+    assert {(await totals(db, course))["lessons_completed"] for course in sample} == {1}
+    async with db.unit_of_work() as uow:
+        since = datetime.now(UTC).date() - timedelta(days=1)
+        active = {await AnalyticsRepository(uow.session).active_learners(c, since) for c in sample}
+    assert active == {1}

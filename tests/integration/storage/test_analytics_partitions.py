@@ -51,7 +51,7 @@ async def test_a_known_month_whose_partition_was_dropped_is_created_again(db: Da
         async with db.unit_of_work() as uow:
             counters = AnalyticsRepository(uow.session)
             await counters.ensure_month(MONTH)
-            await counters.bump(MONTH, (PLATFORM,), {"drops": 1})
+            await counters.bump({(MONTH, PLATFORM): {"drops": 1}})
             await uow.commit()
 
     KNOWN_MONTHS.discard(MONTH.replace(day=1))  # as a process that never saw it
