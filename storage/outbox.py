@@ -13,8 +13,10 @@ from datetime import datetime
 
 import asyncpg
 from sqlalchemy import (
+    Integer,
     String,
     Text,
+    bindparam,
     cast,
     column,
     delete,
@@ -35,6 +37,32 @@ from storage.migrate import plain_dsn
 from storage.models.events import ProcessedEvent
 from storage.models.outbox import OutboxEvent
 
+# The event path's statements are on the tables (not through the ORM entities' bulk paths,
+# which cost more than the round trip) and built once: it runs them for every batch.
+OUTBOX, PROCESSED = OutboxEvent.__table__, ProcessedEvent.__table__
+FIRST_PROCESSING = upsert(PROCESSED).on_conflict_do_nothing().returning(PROCESSED.c.event_id)
+OLDEST_PENDING = (
+    select(OUTBOX.c.seq)
+    .where(OUTBOX.c.published_at.is_(None))
+    .order_by(OUTBOX.c.seq)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update()
+)
+CLAIM = (
+    update(OUTBOX)
+    .where(OUTBOX.c.seq.in_(OLDEST_PENDING.scalar_subquery()))
+    .values(published_at=func.now())
+    .returning(
+        OUTBOX.c.seq,
+        OUTBOX.c.topic,
+        OUTBOX.c.key,
+        OUTBOX.c.event_type,
+        cast(OUTBOX.c.payload, Text),
+        OUTBOX.c.trace_context,
+        OUTBOX.c.created_at,
+    )
+)
+
 
 def outbox_row(event: EventEnvelope, trace: dict[str, str] | None = None) -> dict:
     return {
@@ -54,7 +82,7 @@ async def add_events(
     with its state change."""
     rows = [outbox_row(event, trace) for event, trace in events]
     if rows:
-        await session.execute(insert(OutboxEvent), rows)
+        await session.execute(insert(OUTBOX), rows)
 
 
 async def add_event_once(session: AsyncSession, event: EventEnvelope) -> bool:
@@ -73,16 +101,13 @@ async def first_processing(
     session: AsyncSession, group: str, event_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
     """Record that `group` processes the events, in the transaction of their effects: those it
-    had not processed before (the others are redeliveries). One statement on the table (not
-    the ORM entity, whose bulk-insert path costs more than the round trip)."""
+    had not processed before (the others are redeliveries). The rows go as the statement's
+    parameters: compiled once and sent as one multi-row statement (SQLAlchemy's
+    insertmanyvalues), where rows in `.values()` would be compiled again for every call."""
     if not event_ids:
         return set()
-    table = ProcessedEvent.__table__
     rows = [{"consumer_group": group, "event_id": event_id} for event_id in event_ids]
-    first = await session.scalars(
-        upsert(table).values(rows).on_conflict_do_nothing().returning(table.c.event_id)
-    )
-    return set(first)
+    return set(await session.scalars(FIRST_PROCESSING, rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,28 +127,7 @@ async def claim(session: AsyncSession, limit: int) -> list[Claimed]:
     """Mark the oldest unpublished rows published, in one statement, and return them in commit
     order (`seq`). The mark holds only if the caller's transaction commits, which it does
     after the broker acknowledged every row; a concurrent claim waits for it (row locks)."""
-    oldest = (
-        select(OutboxEvent.seq)
-        .where(OutboxEvent.published_at.is_(None))
-        .order_by(OutboxEvent.seq)
-        .limit(limit)
-        .with_for_update()
-    )
-    rows = await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.seq.in_(oldest.scalar_subquery()))
-        .values(published_at=func.now())
-        .returning(
-            OutboxEvent.seq,
-            OutboxEvent.topic,
-            OutboxEvent.key,
-            OutboxEvent.event_type,
-            cast(OutboxEvent.payload, Text),
-            OutboxEvent.trace_context,
-            OutboxEvent.created_at,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    rows = await session.execute(CLAIM, {"limit": limit})
     return sorted((Claimed(*row) for row in rows), key=lambda row: row.seq)
 
 

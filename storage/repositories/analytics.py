@@ -24,8 +24,6 @@ M = AnalyticsDaily
 # month and fails the transaction, and the consumer's retry creates the partition again.
 KNOWN_MONTHS: set[date] = set()
 WHERE = literal_column("tableoid::regclass::text")
-# asyncpg takes at most 32,767 parameters a statement: 11 a counter row.
-ROWS_PER_STATEMENT = 500
 SUMMED = (
     "new_enrollments",
     "completions",
@@ -37,6 +35,16 @@ SUMMED = (
     "lessons_completed",
     "completion_seconds",
 )
+
+# The consumer's writes: on the tables, not through the ORM entities' bulk paths, and built once
+# (storage/outbox.py).
+COUNTERS, ACTIVE = AnalyticsDaily.__table__, ActiveLearner.__table__
+COUNTER_ROWS = insert(COUNTERS)
+BUMP = COUNTER_ROWS.on_conflict_do_update(
+    index_elements=["day", "course_id"],
+    set_={name: COUNTERS.c[name] + COUNTER_ROWS.excluded[name] for name in SUMMED},
+).returning(COUNTERS.c.day, WHERE)
+ADD_ACTIVE = insert(ACTIVE).on_conflict_do_nothing()
 
 
 class PartitionMissing(Exception):
@@ -88,32 +96,30 @@ class AnalyticsRepository:
     async def bump(self, moves: Mapping[tuple[date, int], Mapping[str, int]]) -> None:
         """Add each (day, course id)'s amounts to its counters, in the months' partitions
         (`ensure_month` first); PartitionMissing if one has gone. Rows go in key order, so two
-        writers lock them in the same order, a few hundred to a statement."""
+        writers lock them in the same order, as the parameters of one statement (compiled once,
+        sent a thousand rows at a time: storage/outbox.py)."""
+        if not moves:
+            return
         rows = [
             {"day": day, "course_id": course_id, **{name: amounts.get(name, 0) for name in SUMMED}}
             for (day, course_id), amounts in sorted(moves.items())
         ]
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            statement = insert(M).values(rows[start : start + ROWS_PER_STATEMENT])
-            statement = statement.on_conflict_do_update(
-                index_elements=["day", "course_id"],
-                set_={name: getattr(M, name) + statement.excluded[name] for name in SUMMED},
-            )
-            for day, where in await self.session.execute(statement.returning(M.day, WHERE)):
-                if where != month_partition(day):
-                    KNOWN_MONTHS.discard(day.replace(day=1))
-                    raise PartitionMissing(f"{month_partition(day)} is missing")
+        written = await self.session.execute(BUMP, rows)
+        for day, where in written:
+            if where != month_partition(day):
+                KNOWN_MONTHS.discard(day.replace(day=1))
+                raise PartitionMissing(f"{month_partition(day)} is missing")
 
     async def add_active(self, learners: Collection[tuple[date, int, int]]) -> None:
         """Each (day, course id, student id): the student was active that day in that course
         (once per day and course)."""
+        if not learners:
+            return
         rows = [
             {"day": day, "course_id": course_id, "student_id": student_id}
             for day, course_id, student_id in sorted(learners)
         ]
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            await self.session.execute(insert(ActiveLearner).values(chunk).on_conflict_do_nothing())
+        await self.session.execute(ADD_ACTIVE, rows)
 
     async def totals(self, course_id: int) -> dict[str, int]:
         """Every counter of `course_id`, summed over all days."""

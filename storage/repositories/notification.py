@@ -9,6 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.enrollment import Notification
 
+# On the table, built once, the rows as its parameters: compiled once (storage/outbox.py).
+TABLE = Notification.__table__
+ADD = (
+    insert(TABLE)
+    .on_conflict_do_nothing(constraint="uq_notifications_user_dedupe")
+    .returning(TABLE.c.id)
+)
+
 
 @dataclass(frozen=True, slots=True)
 class NewNotification:
@@ -35,13 +43,8 @@ class NotificationRepository:
         """Insert the new ones; answers how many were new."""
         if not notifications:
             return 0
-        statement = (
-            insert(Notification)
-            .values([asdict(n) for n in notifications])
-            .on_conflict_do_nothing(constraint="uq_notifications_user_dedupe")
-            .returning(Notification.id)
-        )
-        return len((await self.session.scalars(statement)).all())
+        added = await self.session.scalars(ADD, [asdict(n) for n in notifications])
+        return len(added.all())
 
     async def for_user(
         self, user_id: int, *, unread_only: bool, offset: int, limit: int
