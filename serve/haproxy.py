@@ -10,9 +10,11 @@ binary. Ray's own file stays as Ray wrote it, so its change detection is unaffec
 This module is imported by that script on every HAProxy (re)load: standard library only.
 """
 
+import ctypes
 import json
 import os
 import re
+import signal
 import stat
 import sys
 from dataclasses import asdict, dataclass
@@ -117,8 +119,26 @@ def install_wrapper(directory: Path, real_binary: str, hardening: Hardening) -> 
     return script
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Kill this process, and the HAProxy it becomes (the setting survives exec), when the
+    process that started it dies. That is Serve's HAProxyManager actor, which stops HAProxy
+    itself only when it is shut down politely; a killed actor, or a Ray torn down under it,
+    would leave an HAProxy holding the HTTP, stats and metrics ports for the next start."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() == 1:  # orphaned already: the parent died before the setting took hold
+        sys.exit(1)
+
+
 def main(real_binary: str, hardening_json: str, args: list[str]) -> None:
-    """The wrapper's body: harden the `-f` config into a copy, then become the real HAProxy."""
+    """The wrapper's body: harden the `-f` config into a copy, tie its life to its parent's,
+    then become the real HAProxy."""
+    if sys.platform == "linux":
+        die_with_parent()
     if "-f" in args:
         at = args.index("-f") + 1
         source = Path(args[at])
