@@ -48,3 +48,13 @@ def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def adopt(*names: str) -> None:
+    """Send the named loggers, which a library gave console handlers of its own (Ray's `ray`
+    and `ray.serve`), through ours instead: every line to the log file, and to the console
+    only what `ConsoleFilter` keeps."""
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True

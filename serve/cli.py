@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import ray
 
-from core.logs import configure_logging
+from core.logs import adopt, configure_logging
 from core.settings import Settings, get_settings
 from jobs.runner import add_job_arguments, run_from_arguments
 from serve import runtime
@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     up_log = Path(settings.data_dir) / "logs" / "smartcourse.log"
     configure_logging(settings.log_level, up_log if args.command == "up" else None)
     if args.command == "up":
+        adopt("ray", "ray.serve")
         return up(settings, local_servers=args.local_servers)
     if args.command == "create-admin":
         return create_admin(settings, args.email, args.full_name)
