@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     # Locally the relay and every consumer group share one events actor (one process, one event
     # loop); on a cluster each group may get an actor of its own.
     events_actor_per_group: bool = False
+    # The pipelines behind the writes (the events actor, the Celery worker, the local broker
+    # and S3) run at this nice level, so on a shared host the request path (HAProxy, the
+    # gateway, the shards, PostgreSQL, Redis, Temporal) gets the CPU first; they have seconds
+    # of slack (event lag < 10 s). 0 turns it off.
+    background_niceness: int = Field(10, ge=0, le=19)
     consumer_max_attempts: int = 5
     # The Parquet event archive in the object store (storage/event_archive.py), for batch jobs
     # that replay history; off until the events actor writes it. A flush per this many events.

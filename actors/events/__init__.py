@@ -17,6 +17,7 @@ from actors.events.retention import Retention
 from actors.events.supervise import Health, Loops
 from actors.handlers import CONSUMERS
 from core.logs import configure_logging
+from core.priority import run_in_background
 from core.settings import Settings
 from storage.db import Database
 from storage.heartbeats import Heartbeats
@@ -37,6 +38,7 @@ def actor_roles(settings: Settings) -> dict[str, list[str]]:
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
 class EventsActor:
     def __init__(self, settings: Settings, roles: list[str]) -> None:
+        run_in_background(settings.background_niceness)
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-events")
         self.roles = roles
