@@ -13,9 +13,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from core.priority import niced
 from core.settings import Settings
-from serve.processes import ManagedProcess, wait_until
+from serve.processes import ManagedProcess, niced, wait_until
 from workflows.celery_app import QUEUES, celery_for, queue_name
 
 

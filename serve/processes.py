@@ -20,6 +20,12 @@ from core.settings import host_port
 log = logging.getLogger(__name__)
 
 
+def niced(argv: list[str], niceness: int) -> list[str]:
+    """The command run at `niceness` (`Settings.background_niceness`) through nice(1), which
+    then execs it (same pid, same command line)."""
+    return ["nice", "-n", str(niceness), *argv] if niceness else argv
+
+
 class ManagedProcess:
     def __init__(self, name: str, argv: list[str], log_dir: Path) -> None:
         self.name, self.argv = name, argv

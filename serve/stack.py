@@ -16,10 +16,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from core.priority import niced
 from core.settings import Settings, host_port
 from serve.celery_worker import start_celery_worker
-from serve.processes import Child, ManagedProcess, Supervisor, port_open, wait_until
+from serve.processes import Child, ManagedProcess, Supervisor, niced, port_open, wait_until
 from serve.smtp_sink import SmtpSink, start_smtp_sink
 from storage.health import probe, s3_client
 

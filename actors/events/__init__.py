@@ -16,8 +16,8 @@ from actors.events.relay import Relay
 from actors.events.retention import Retention
 from actors.events.supervise import Health, Loops
 from actors.handlers import CONSUMERS
+from actors.priority import run_in_background
 from core.logs import configure_logging
-from core.priority import run_in_background
 from core.settings import Settings
 from storage.db import Database
 from storage.heartbeats import Heartbeats

@@ -1,4 +1,4 @@
-"""Scheduling priority of a background process (`Settings.background_niceness`)."""
+"""Scheduling priority of an actor behind the writes (`Settings.background_niceness`)."""
 
 import os
 
@@ -8,9 +8,3 @@ def run_in_background(niceness: int) -> None:
     started later inherit it from the thread that starts them)."""
     for thread in os.listdir("/proc/self/task"):
         os.setpriority(os.PRIO_PROCESS, int(thread), niceness)
-
-
-def niced(argv: list[str], niceness: int) -> list[str]:
-    """The command run at `niceness` through nice(1), which then execs it (same pid, same
-    command line)."""
-    return ["nice", "-n", str(niceness), *argv] if niceness else argv

@@ -1,15 +1,13 @@
-"""Background processes run niced (core/priority.py)."""
+"""The events actor runs niced (actors/priority.py)."""
 
 import subprocess
 import sys
-
-from core.priority import niced
 
 # Nices itself with threads already running, then starts one more, and prints every
 # thread's nice level.
 PROGRAM = """
 import os, threading
-from core.priority import run_in_background
+from actors.priority import run_in_background
 stop = threading.Event()
 early = threading.Thread(target=stop.wait); early.start()
 run_in_background(7)
@@ -24,8 +22,3 @@ def test_every_thread_is_niced_and_new_ones_inherit_it() -> None:
         [sys.executable, "-c", PROGRAM], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[7]"
-
-
-def test_a_command_is_run_through_nice_unless_the_level_is_zero() -> None:
-    assert niced(["tansu", "broker"], 10) == ["nice", "-n", "10", "tansu", "broker"]
-    assert niced(["tansu", "broker"], 0) == ["tansu", "broker"]
