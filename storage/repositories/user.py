@@ -63,13 +63,19 @@ class UserRepository:
         return await self.session.get(User, user_id)
 
     async def erased(self, user_ids: Sequence[int]) -> set[int]:
-        """Those of `user_ids` whose personal data was erased (they are told nothing more)."""
+        """Those of `user_ids` whose personal data was erased (they are told nothing more).
+        The users' rows stay share-locked until the caller's transaction ends, so an erasure
+        cannot commit between this answer and the notices written on it: it waits, and its
+        `user.deleted` then removes them, or it came first and is seen here."""
         if not user_ids:
             return set()
-        rows = await self.session.scalars(
-            select(User.id).where(User.id.in_(list(user_ids)), User.deleted_at.is_not(None))
+        rows = await self.session.execute(
+            select(User.id, User.deleted_at)
+            .where(User.id.in_(sorted(user_ids)))
+            .order_by(User.id)
+            .with_for_update(read=True)
         )
-        return set(rows)
+        return {user_id for user_id, deleted_at in rows if deleted_at is not None}
 
     async def contacts(self, user_ids: Sequence[int]) -> list[Contact]:
         """The email address and name of each of the users that exists."""
