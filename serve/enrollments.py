@@ -89,7 +89,11 @@ class Enrollments:
         return await self.shards.call(ReadProgress(enrollment.student_id, enrollment.id))
 
     async def get(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
-        return await self.read(await self.owned(principal, enrollment_id))
+        if principal.is_admin:
+            return await self.read(await self.owned(principal, enrollment_id))
+        # The caller's own enrollments are on their entity, which finds this one in memory or
+        # re-reads PostgreSQL and answers 404 for anyone else's: no lookup here first.
+        return await self.shards.call(ReadProgress(principal.user_id, enrollment_id))
 
     async def progress(self, principal: Principal, enrollment_id: int) -> dict[str, Any]:
         cached = await self.progress_cache.get(enrollment_id)

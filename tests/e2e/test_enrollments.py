@@ -135,10 +135,11 @@ async def test_prerequisites_must_be_completed(client: httpx.AsyncClient, system
 async def test_progress_quiz_and_completion(
     client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
-    owner, student, stranger = (
+    owner, student, stranger, admin = (
         await account(system.settings, "instructor"),
         await account(system.settings),
         await account(system.settings),
+        await account(system.settings, "admin"),
     )
     course = await published_course(client, owner, modules=2, lessons=1, quiz=True)
     lessons = lesson_ids(course)
@@ -183,6 +184,9 @@ async def test_progress_quiz_and_completion(
     # Only the student (or an admin) sees it.
     for path in (f"/enrollments/{enrollment['id']}", f"/enrollments/{enrollment['id']}/progress"):
         assert_envelope(await client.get(path, headers=stranger.headers), 404, "not_found")
+        assert (await client.get(path, headers=admin.headers)).json() == (
+            await client.get(path, headers=student.headers)
+        ).json()
     assert_envelope(
         await client.delete(f"/enrollments/{enrollment['id']}", headers=stranger.headers),
         404,
