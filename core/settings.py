@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/smartcourse"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # A pooled connection is tested before use only after sitting idle this long (a round
+    # trip, and a third of a short read's CPU); one in steady use is not (storage/db.py).
+    db_ping_idle_seconds: float = Field(1.0, ge=0.0)
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Redis is on every request's path; a hung server must cost milliseconds, not seconds.
     redis_timeout_seconds: float = 0.5

@@ -1,0 +1,58 @@
+"""Pooled PostgreSQL connections are tested on checkout only after sitting idle: one idle past
+`db_ping_idle_seconds` whose server process is gone is replaced before the work runs, and one
+in steady use is not tested, so its loss fails one unit of work and the pool renews itself."""
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from core.settings import Settings
+from storage import migrate
+from storage.db import Database
+from storage.migrate import plain_dsn
+
+
+async def terminate_backends(settings: Settings) -> None:
+    """Every other server process of the database ends, as in a PostgreSQL restart."""
+    conn = await asyncpg.connect(plain_dsn(settings.database_url))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+
+
+async def backend_pid(db: Database) -> int:
+    async with db.autocommit() as connection:
+        return await connection.scalar(text("SELECT pg_backend_pid()"))
+
+
+async def opened(settings: Settings, idle_seconds: float) -> Database:
+    await migrate.create_database(settings.database_url)
+    return Database(settings.model_copy(update={"db_ping_idle_seconds": idle_seconds}))
+
+
+async def test_an_idle_connection_is_tested_and_replaced(scratch: Settings) -> None:
+    db = await opened(scratch, idle_seconds=0.0)
+    try:
+        before = await backend_pid(db)
+        await terminate_backends(scratch)
+        assert await backend_pid(db) != before
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_tested(scratch: Settings) -> None:
+    db = await opened(scratch, idle_seconds=3600.0)
+    try:
+        before = await backend_pid(db)
+        await terminate_backends(scratch)
+        with pytest.raises(DBAPIError) as failed:
+            await backend_pid(db)
+        assert failed.value.connection_invalidated
+        assert await backend_pid(db) != before
+    finally:
+        await db.dispose()
