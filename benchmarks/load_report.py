@@ -232,10 +232,10 @@ How to read it:
 - The baseline (benchmarks/baseline) answers the same routes with the same shapes in plain SQL,
   one transaction per write, but has no cache, no rate limit, no workflows (an enrollment is
   active at once, a publish is one UPDATE) and no certificates.
-- The enrollment workflow is timed by polling (from 50 ms, backing off to 1 s), so a time is
-  late by up to one polling interval; the cache counts every course and catalog lookup of the
-  SmartCourse steps, warm-up included; a publish drops its category's and the
-  all-categories catalog pages.
+- The enrollment workflow is timed by polling (every 50 ms, or every tenth of the time so far
+  once that is longer), so a time is late by up to 50 ms or 10 %; the cache counts every
+  course and catalog lookup of the SmartCourse steps, warm-up included; a publish drops its
+  category's and the all-categories catalog pages.
 - Visitors send `X-Forwarded-For` with an address of their own and the benchmark's stack trusts
   it, as behind a load balancer; without it every anonymous request would share one per-address
   limit of 100 per minute.

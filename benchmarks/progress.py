@@ -380,6 +380,8 @@ def clear_redis(settings: Settings) -> None:
 def deployed_stack(settings: Settings) -> Iterator[None]:
     """A benchmark's own SmartCourse for the block: its servers, schema, Ray and Serve app;
     afterwards Ray is down, the database dropped and the Redis database emptied."""
+    # Serve's driver lines (starting Serve, "is ready") are routine here: its warnings only.
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
     with LocalStack(settings, ephemeral=True, headless=True):
         migrate.upgrade(settings)
         runtime.start_ray(settings)
