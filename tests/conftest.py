@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import redis
@@ -27,6 +28,7 @@ from serve.processes import free_port
 from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
+from storage.migrate import plain_dsn
 from tests.otlp import Collector
 from tests.redis_child import RedisChild
 
@@ -156,6 +158,19 @@ def frozen(servers: LocalStack, name: str) -> Iterator[None]:
         yield
     finally:
         os.killpg(process.pid, signal.SIGCONT)
+
+
+async def terminate_backends(settings: Settings) -> None:
+    """Every other server process of the settings' database ends, as in a PostgreSQL restart:
+    the pooled connections of every process using it are dead."""
+    conn = await asyncpg.connect(plain_dsn(settings.database_url))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
 
 
 @dataclass

@@ -13,8 +13,8 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
-import asyncpg
 import httpx
 import pytest
 import ray
@@ -24,8 +24,7 @@ from actors.handlers import CONSUMERS
 from actors.placement import shard_name
 from core.settings import Settings
 from serve.stack import LocalStack
-from storage.migrate import plain_dsn
-from tests.conftest import System
+from tests.conftest import System, terminate_backends
 from tests.e2e.accounts import account, many_accounts
 from tests.e2e.catalog import lesson_ids, poll, published_course
 from tests.faults.checks import Readiness, settled, stored_once
@@ -61,20 +60,6 @@ def kill_actors(names: list[str]) -> Callable[[], Awaitable[None]]:
     async def inject() -> None:
         for name in names:
             ray.kill(ray.get_actor(name, namespace=NAMESPACE), no_restart=False)
-
-    return inject
-
-
-def terminate_backends(settings: Settings) -> Callable[[], Awaitable[None]]:
-    async def inject() -> None:
-        conn = await asyncpg.connect(plain_dsn(settings.database_url))
-        try:
-            await conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        finally:
-            await conn.close()
 
     return inject
 
@@ -160,7 +145,7 @@ async def test_every_postgres_backend_terminated(system: System, client: httpx.A
     # Over in an instant; the relay's NOTIFY listener (and whichever loop was in a statement)
     # fails with it, and readiness names the loop until it has worked again for a while.
     names = {"outbox", "consumers"}
-    await exercise(system, client, terminate_backends(system.settings), names)
+    await exercise(system, client, partial(terminate_backends, system.settings), names)
 
 
 async def test_shard_sigkill(system: System, client: httpx.AsyncClient) -> None:

@@ -2,7 +2,6 @@
 `db_ping_idle_seconds` whose server process is gone is replaced before the work runs, and one
 in steady use is not tested, so its loss fails one unit of work and the pool renews itself."""
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -10,19 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from core.settings import Settings
 from storage import migrate
 from storage.db import Database
-from storage.migrate import plain_dsn
-
-
-async def terminate_backends(settings: Settings) -> None:
-    """Every other server process of the database ends, as in a PostgreSQL restart."""
-    conn = await asyncpg.connect(plain_dsn(settings.database_url))
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await conn.close()
+from tests.conftest import terminate_backends
 
 
 async def backend_pid(db: Database) -> int:
