@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     haproxy: bool = True
     haproxy_stats_port: int = 8404
     haproxy_metrics_port: int = 9101
+    # Serve's fallback proxy, the backup server HAProxy sends requests to while no replica is
+    # up, listens on these (Ray's defaults, the same for every stack on a host otherwise).
+    serve_fallback_http_port: int = 8500
+    serve_fallback_grpc_port: int = 9500
     # Side ports (HAProxy stats and metrics, the Ray dashboard) and a local Ray's own ports
     # (GCS, raylet, workers, agent, metrics) listen here: loopback locally; a cluster node that
     # is scraped from elsewhere sets its own address.

@@ -123,6 +123,8 @@ def haproxy_environment(settings: Settings, binary: str) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state / "server-state"),
         "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+        "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(settings.serve_fallback_http_port),
+        "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT": str(settings.serve_fallback_grpc_port),
         # No syslog daemon listens on 127.0.0.1:514 here; HAProxy's own log goes to stderr.
         "RAY_SERVE_HAPROXY_LOG_TARGET": "stderr format raw",
     }

@@ -54,6 +54,8 @@ def test_environment(data_dir: Path) -> dict[str, str]:
         "SMARTCOURSE_RAY_METRICS_EXPORT_PORT": str(free_port()),
         "SMARTCOURSE_HAPROXY_STATS_PORT": str(free_port()),
         "SMARTCOURSE_HAPROXY_METRICS_PORT": str(free_port()),
+        "SMARTCOURSE_SERVE_FALLBACK_HTTP_PORT": str(free_port()),
+        "SMARTCOURSE_SERVE_FALLBACK_GRPC_PORT": str(free_port()),
         "SMARTCOURSE_JWT_SECRET": secrets.token_urlsafe(32),
         # Tests exercise the bcrypt path, not its cost; cost 12 is the production default.
         "SMARTCOURSE_BCRYPT_ROUNDS": "4",

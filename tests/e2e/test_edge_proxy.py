@@ -1,6 +1,7 @@
 """The HAProxy edge over real sockets: the client address comes from the connection (a forged
 X-Forwarded-For changes nothing), malformed and slow requests are cut off by HAProxy, there is
-no `Server` banner, and the admin socket is private."""
+no `Server` banner, the admin socket is private, and Serve's fallback proxy (HAProxy's backup
+server) listens on the stack's own port."""
 
 import socket
 import stat
@@ -14,6 +15,7 @@ from storage.keyvalue import connect_redis
 from storage.login_throttle import ip_key
 from storage.ratelimit import rate_limit_key
 from tests.conftest import System
+from tests.e2e.catalog import poll
 from tests.e2e.test_gateway import assert_envelope
 
 
@@ -99,3 +101,18 @@ async def test_password_spraying_hits_the_address_budget_despite_forged_headers(
     refused = assert_envelope(response, 429, "rate_limited")
     assert "address" in refused["message"]
     assert int(response.headers["retry-after"]) <= system.settings.login_ip_window_seconds
+
+
+async def test_the_fallback_proxy_listens_on_the_stacks_own_port(system: System) -> None:
+    """Ray's default port, 8500, is the same for every stack on a host, and only one process
+    can listen on it."""
+    url = f"http://127.0.0.1:{system.settings.serve_fallback_http_port}/-/healthz"
+
+    async def answers() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as fallback:
+                return (await fallback.get(url)).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    assert await poll(answers)
