@@ -20,11 +20,19 @@ OWN_LOGGERS = ("smartcourse", "serve", "core", "storage", "actors", "workflows",
 FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s %(message)s"
 
 
+# `log.info(..., extra=FILE_ONLY)`: a line for the log file only, as the console's progress
+# lines already say it (a local server started or stopped, the database created).
+FILE_ONLY = {"file_only": True}
+
+
 class ConsoleFilter(logging.Filter):
-    """Warnings and errors of everyone, and the INFO lines of our own loggers."""
+    """Warnings and errors of everyone, and the INFO lines of our own loggers except those
+    marked FILE_ONLY."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or record.name.split(".")[0] in OWN_LOGGERS
+        if record.levelno >= logging.WARNING:
+            return True
+        return record.name.split(".")[0] in OWN_LOGGERS and not getattr(record, "file_only", False)
 
 
 def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from core.logs import FILE_ONLY
 from core.settings import host_port
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class ManagedProcess:
             self.process = subprocess.Popen(  # noqa: S603 - argv is ours, never user input
                 self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        log.info("event=process_started name=%s pid=%s", self.name, self.process.pid)
+        log.info(
+            "event=process_started name=%s pid=%s", self.name, self.process.pid, extra=FILE_ONLY
+        )
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -58,7 +61,9 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        log.info("event=process_stopped name=%s pid=%s", self.name, self.process.pid)
+        log.info(
+            "event=process_stopped name=%s pid=%s", self.name, self.process.pid, extra=FILE_ONLY
+        )
         self.process = None
 
     def log_tail(self, lines: int = 15) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from core.logs import FILE_ONLY
 from core.settings import Settings
 from serve.processes import port_open
 
@@ -58,7 +59,9 @@ def listen(settings: Settings, folder: Path) -> Controller:
         MailFolderHandler(folder), hostname=settings.smtp_host, port=settings.smtp_port
     )
     controller.start()
-    log.info("event=smtp_sink_started port=%s folder=%s", settings.smtp_port, folder)
+    log.info(
+        "event=smtp_sink_started port=%s folder=%s", settings.smtp_port, folder, extra=FILE_ONLY
+    )
     return controller
 
 
@@ -89,7 +92,7 @@ class SmtpSink:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-            log.info("event=smtp_sink_stopped")
+            log.info("event=smtp_sink_stopped", extra=FILE_ONLY)
 
 
 def start_smtp_sink(settings: Settings) -> SmtpSink:

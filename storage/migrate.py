@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from core.logs import FILE_ONLY
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,5 +60,9 @@ async def drop_database(database_url: str) -> None:
 def upgrade(settings: Settings) -> None:
     """Create the database if needed and migrate it to head (blocking; call from a thread)."""
     if asyncio.run(create_database(settings.database_url)):
-        log.info("event=database_created database=%s", make_url(settings.database_url).database)
+        log.info(
+            "event=database_created database=%s",
+            make_url(settings.database_url).database,
+            extra=FILE_ONLY,
+        )
     command.upgrade(alembic_config(settings), "head")

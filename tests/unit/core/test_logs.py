@@ -29,3 +29,8 @@ def test_the_console_drops_library_info_and_keeps_warnings_and_our_own_lines() -
     assert not console.filter(record("ray.serve", logging.INFO))
     assert console.filter(record("ray.serve", logging.WARNING))
     assert console.filter(record("serve.processes", logging.INFO))
+    marked = record("serve.processes", logging.INFO)
+    marked.file_only = True
+    assert not console.filter(marked)
+    marked.levelno = logging.WARNING
+    assert console.filter(marked)
