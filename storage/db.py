@@ -44,10 +44,11 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     """Test a pooled connection on checkout only when it was checked in `idle_seconds` ago or
     more; a failed test makes the pool discard it and connect anew. SQLAlchemy's
     `pool_pre_ping` tests every checkout instead: a round trip and a third of a short read's
-    CPU, for connections that under load were in use milliseconds before. A restart takes
-    PostgreSQL longer than the default second, so connections that were idle when it went down
-    are tested on their next use; one that was in use fails its request, as with
-    `pool_pre_ping`, and SQLAlchemy then renews the whole pool."""
+    CPU, for connections that under load were in use milliseconds before. After PostgreSQL
+    ends its server processes (a restart), a connection checked in `idle_seconds` or longer
+    before its next use is tested and replaced; one used more recently than that fails its
+    unit of work, as a connection in use does with `pool_pre_ping`, and SQLAlchemy then
+    renews the whole pool (tests/integration/storage/test_connection_ping.py)."""
 
     @event.listens_for(engine, "checkin")
     def checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
