@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from actors.collaborators import Collaborators
 from actors.poison import Poison, required
+from core.certificates import verification_url
 from core.emails import EmailRequest
 from core.events import EventEnvelope
 from core.notices import CHANNELS_OF, KIND_OF_EVENT, dedupe_key, render
@@ -21,7 +22,6 @@ from storage.repositories.enrollment import EnrollmentRepository
 from storage.repositories.notification import NewNotification, NotificationRepository
 from storage.repositories.preferences import PreferencesRepository
 from storage.repositories.user import UserRepository
-from workflows.tasks.certificates import verification_url
 from workflows.tasks.email import enqueue_email_async
 from workflows.tasks.messages import enqueue_message_async
 from workflows.tasks.providers import OutboundMessage

@@ -1,7 +1,15 @@
-"""Which shard hosts an entity: a stable hash of its placement key over a fixed shard count, so
-no entity is ever active in two shards."""
+"""Where work runs. Which shard hosts an entity: a stable hash of its placement key over a fixed
+shard count, so no entity is ever active in two shards. Which events actor runs the outbox relay
+and each consumer group (named here, apart from actors/events, so that the ingress can probe
+them without loading the events actor's libraries)."""
 
 import zlib
+
+from actors.handlers import CONSUMERS
+from core.settings import Settings
+
+RELAY = "relay"
+LOCAL_ACTOR = "events"
 
 
 def shard_index(key: int, shard_count: int) -> int:
@@ -10,3 +18,10 @@ def shard_index(key: int, shard_count: int) -> int:
 
 def shard_name(index: int) -> str:
     return f"shard-{index}"
+
+
+def actor_roles(settings: Settings) -> dict[str, list[str]]:
+    """Events actor name -> what it runs: `relay` and/or consumer group names."""
+    if settings.events_actor_per_group:
+        return {f"events-{RELAY}": [RELAY], **{f"events-{group}": [group] for group in CONSUMERS}}
+    return {LOCAL_ACTOR: [RELAY, *CONSUMERS]}

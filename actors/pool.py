@@ -8,7 +8,8 @@ import time
 
 import ray
 
-from actors.events import EventsActor, actor_roles
+from actors.events import EventsActor
+from actors.placement import actor_roles
 from actors.shards import NAMESPACE, shard_handles
 from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
 from core.settings import Settings

@@ -31,7 +31,7 @@ from benchmarks.jobs_sql import QUERIES
 from core.settings import Settings, get_settings
 from jobs import JOBS, run_job
 from storage import migrate
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 
 SIZES = (1_500, 10_000, 1_000_000, 10_000_000)
 RESULTS = Path(__file__).with_name("results")

@@ -43,7 +43,7 @@ from benchmarks.progress import (
 )
 from benchmarks.seed import LoadPopulation, SeededStudent, Shape, seed
 from core.settings import Settings
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 
 log = logging.getLogger("benchmarks.run")
 STEPS = tuple(int(n) for n in os.environ.get("LOAD_STEPS", "8,16,32,64,128").split(","))

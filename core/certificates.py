@@ -5,8 +5,15 @@ import base64
 import re
 import secrets
 
+from core.settings import Settings
+
 # Base32 without padding: 26 characters of A-Z2-7, easy to read out and type.
 CODE_PATTERN = re.compile(r"[A-Z2-7]{26}")
+
+
+def verification_url(settings: Settings, code: str) -> str:
+    """The public page that verifies a certificate, printed on its PDF and sent in its email."""
+    return f"{settings.public_base_url.rstrip('/')}/certificates/verify/{code}"
 
 
 def new_verification_code() -> str:

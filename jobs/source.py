@@ -22,6 +22,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from core.settings import Settings
 from jobs.sizing import Sizing
+from storage.dsn import plain_dsn
 from storage.job_tables import (
     TABLES,
     Table,
@@ -31,7 +32,6 @@ from storage.job_tables import (
     table_has_rows,
     table_rows,
 )
-from storage.migrate import plain_dsn
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from storage.objects import ObjectStore
 from storage.repositories.analytics import AnalyticsRepository
 from storage.repositories.course import CourseRepository
 from storage.repositories.report import ReportRepository
-from workflows.tasks.reports import enqueue_report
+from workflows.queues import enqueue_report
 
 
 def require_admin(principal: Principal) -> None:

@@ -19,8 +19,7 @@ from typing import Any
 
 import ray
 
-from actors.events import RELAY, actor_roles
-from actors.placement import shard_name
+from actors.placement import RELAY, actor_roles, shard_name
 from actors.shards import NAMESPACE
 from core.settings import Settings
 from storage.pipelines import (

@@ -20,10 +20,12 @@ from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
 from serve.haproxy import Hardening, install_wrapper
+from serve.worker_setup import SERVE_PROCESS
 
 log = logging.getLogger(__name__)
 APP_NAME = "smartcourse"
 APP_IMPORT_PATH = "gateway.main:build_app"
+LEAVE_OUT_UNUSED_LIBRARIES = "serve.worker_setup.leave_out_unused_libraries"
 
 
 def haproxy_binary() -> str | None:
@@ -176,9 +178,11 @@ def start_ray(settings: Settings) -> None:
         # Workers' output stays in Ray's log files (and the dashboard): the console of
         # `smartcourse up` shows progress, URLs, warnings and errors.
         log_to_driver=False,
-        # No idle workers started ahead of need: every process here is an actor's, and a
-        # prestarted worker per logical CPU would only hold memory.
-        _system_config={"prestart_worker_first_driver": False},
+        # No idle workers kept: every process here is an actor's, and an idle one (started
+        # ahead of need, or left by a finished task such as actors.ensure's) holds about 44 MB.
+        # A task then waits for a worker to start (about a second), which no request does.
+        _system_config={"prestart_worker_first_driver": False, "num_workers_soft_limit": 0},
+        runtime_env={"worker_process_setup_hook": LEAVE_OUT_UNUSED_LIBRARIES},
     )
 
 
@@ -193,6 +197,7 @@ def deploy(settings: Settings) -> None:
     ensure_actors(settings)
     serve.start(
         http_options={"host": settings.http_host, "port": settings.http_port},
+        controller_options={"runtime_env": {"env_vars": {SERVE_PROCESS: "1"}}},
         tracing_config=TracingConfig(
             enabled=bool(settings.otlp_endpoint),
             exporter_import_path="storage.telemetry:serve_span_processors",

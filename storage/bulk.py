@@ -16,7 +16,7 @@ from typing import Any, Self
 import asyncpg
 
 from core.settings import Settings
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,6 @@
 import io
 import logging
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from core.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -16,6 +13,11 @@ def extract_text(data: bytes, content_type: str) -> str | None:
         return data.decode("utf-8", errors="replace")
     if content_type != "application/pdf":
         return None
+    # pypdf loads here, in the materials replica that parses uploads, not in the ingress,
+    # which imports this module with the courses service but never parses (about 19 MB).
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         text = "\n".join(page.extract_text() or "" for page in reader.pages)

@@ -13,7 +13,7 @@ from kombu import Connection
 from temporalio.client import Client
 
 from core.settings import Settings
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 
 Probe = Callable[[Settings], Awaitable[None]]
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from core.logs import FILE_ONLY
 from core.settings import Settings
+from storage.dsn import plain_dsn
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -21,14 +22,6 @@ def alembic_config(settings: Settings) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     return config
-
-
-def plain_dsn(database_url: str, database: str | None = None) -> str:
-    """The asyncpg DSN of a SQLAlchemy URL, optionally for another database on the same server."""
-    url = make_url(database_url).set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
 
 
 async def create_database(database_url: str) -> bool:

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import EventEnvelope, topic_for
 from core.settings import Settings
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 from storage.models.events import ProcessedEvent
 from storage.models.outbox import OutboxEvent
 

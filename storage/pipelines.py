@@ -21,9 +21,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from core.settings import Settings
+from storage.dsn import plain_dsn
 from storage.heartbeats import Heartbeats
 from storage.kafka import topic_name
-from storage.migrate import plain_dsn
 
 T = TypeVar("T")
 RELAY, TEMPORAL_WORKER = "relay", "temporal_worker"

@@ -28,7 +28,7 @@ from serve.processes import free_port
 from serve.stack import LocalStack
 from storage import migrate
 from storage.db import Database
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 from tests.otlp import Collector
 from tests.redis_child import RedisChild
 

@@ -15,7 +15,7 @@ from actors.events.consumer import GroupConsumer
 from actors.events.relay import Relay
 from actors.events.retention import Retention
 from actors.events.supervise import Health, Loops
-from actors.handlers import CONSUMERS
+from actors.placement import RELAY
 from actors.priority import run_in_background
 from core.logs import configure_logging
 from core.settings import Settings
@@ -23,16 +23,6 @@ from storage.db import Database
 from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
 from storage.telemetry import configure_tracing
-
-RELAY = "relay"
-LOCAL_ACTOR = "events"
-
-
-def actor_roles(settings: Settings) -> dict[str, list[str]]:
-    """Actor name -> what it runs: `relay` and/or consumer group names."""
-    if settings.events_actor_per_group:
-        return {f"events-{RELAY}": [RELAY], **{f"events-{group}": [group] for group in CONSUMERS}}
-    return {LOCAL_ACTOR: [RELAY, *CONSUMERS]}
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)

@@ -15,7 +15,7 @@ from core.errors import Unauthorized
 from core.events import make_event
 from core.settings import get_settings
 from core.tokens import AccessClaims, verify_access_token
-from storage.migrate import plain_dsn
+from storage.dsn import plain_dsn
 from storage.outbox import outbox_row
 
 settings = get_settings()

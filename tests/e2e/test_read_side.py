@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import ray
 
-from actors.events import LOCAL_ACTOR
+from actors.placement import LOCAL_ACTOR
 from actors.pool import ensure_actors
 from actors.shards import NAMESPACE
 from serve.smtp_sink import read_mail

@@ -11,8 +11,8 @@ import asyncpg
 import httpx
 
 from core.settings import Settings
+from storage.dsn import plain_dsn
 from storage.health import s3_client
-from storage.migrate import plain_dsn
 from tests.faults.workload import Acks
 
 

@@ -20,8 +20,7 @@ import pytest
 import ray
 import redis
 
-from actors.handlers import CONSUMERS
-from actors.placement import shard_name
+from actors.placement import actor_roles, shard_name
 from core.settings import Settings
 from serve.stack import LocalStack
 from tests.conftest import System, terminate_backends
@@ -38,12 +37,7 @@ READY_WITHIN_SECONDS = 30.0
 
 
 def events_actor_names(settings: Settings) -> list[str]:
-    """The actors that run the outbox relay and the consumer groups: one events actor once
-    helper `events` has landed (actors.events), the relay and one actor per group before."""
-    try:
-        from actors.events import actor_roles  # type: ignore[attr-defined]
-    except ImportError:
-        return ["outbox-relay", *CONSUMERS]
+    """The actors that run the outbox relay and the consumer groups (actors.placement)."""
     return list(actor_roles(settings))
 
 

@@ -30,7 +30,7 @@ from storage.db import Database
 from storage.outbox import add_event_once
 from storage.repositories.certificate import CertificateRecord, CertificateRepository
 from storage.temporal import CertificateRequest
-from workflows.tasks.certificates import enqueue_certificate_pdf
+from workflows.queues import enqueue_certificate_pdf
 
 log = logging.getLogger(__name__)
 # Event ids derived from the certificate make a repeated announce a no-op in the outbox.

@@ -22,14 +22,15 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.certificates import verification_url
 from core.settings import Settings, get_settings
 from storage.db import Database
 from storage.repositories.certificate import CertificateRepository
-from workflows.celery_app import BackoffTask, app, celery_for
+from workflows.celery_app import BackoffTask, app
+from workflows.queues import RENDER_PDF
 from workflows.tasks.certificate_pdf import CertificateContent, render_certificate
 
 log = logging.getLogger(__name__)
-RENDER_PDF = "smartcourse.certificates.render_pdf"
 
 
 class CertificateMissing(Exception):
@@ -38,10 +39,6 @@ class CertificateMissing(Exception):
 
 def pdf_key(certificate_id: int) -> str:
     return f"certificates/{certificate_id}.pdf"
-
-
-def verification_url(settings: Settings, code: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/certificates/verify/{code}"
 
 
 def put_pdf(settings: Settings, key: str, data: bytes) -> None:
@@ -153,12 +150,3 @@ def render_certificate_pdf(
         self.request.retries + 1,
     )
     return key
-
-
-def enqueue_certificate_pdf(
-    settings: Settings, certificate_id: int, task_token: str | None = None
-) -> str:
-    """Hand the rendering of one certificate to `certificate_queue`; the task id. With a task
-    token (base64) the task completes that Temporal activity when done."""
-    kwargs = {} if task_token is None else {"task_token": task_token}
-    return celery_for(settings).send_task(RENDER_PDF, args=[certificate_id], kwargs=kwargs).id

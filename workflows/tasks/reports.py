@@ -17,11 +17,11 @@ from storage.objects import ObjectStore
 from storage.repositories.analytics import AnalyticsRepository
 from storage.repositories.course import CourseRepository
 from storage.repositories.report import CourseReport, ReportRepository
-from workflows.celery_app import BackoffTask, app, celery_for
+from workflows.celery_app import BackoffTask, app
+from workflows.queues import BUILD_REPORT
 from workflows.tasks.report_render import ReportContent, render_csv, render_pdf
 
 log = logging.getLogger(__name__)
-BUILD_REPORT = "smartcourse.reports.build"
 SERIES_DAYS = 90
 
 
@@ -94,8 +94,3 @@ def build_report(self: BackoffTask, report_id: str) -> str:
         self.request.retries + 1,
     )
     return status
-
-
-def enqueue_report(settings: Settings, report_id: uuid.UUID) -> str:
-    """Hand one report to `report_queue`; the task id."""
-    return celery_for(settings).send_task(BUILD_REPORT, args=[str(report_id)]).id

@@ -15,16 +15,16 @@ import ray
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from actors.events import LOCAL_ACTOR
 from actors.handlers import CONSUMERS
+from actors.placement import LOCAL_ACTOR
 from actors.pool import NAMESPACE
 from core.events import EventEnvelope
 from serve.processes import port_open
 from serve.stack import LocalStack
 from storage.db import Database
+from storage.dsn import plain_dsn
 from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
-from storage.migrate import plain_dsn
 from storage.models.enrollment import Notification
 from storage.models.events import AnalyticsDaily, ProcessedEvent
 from storage.models.outbox import OutboxEvent

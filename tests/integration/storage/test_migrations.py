@@ -7,10 +7,11 @@ from alembic import command
 
 from core.settings import Settings
 from storage import migrate
+from storage.dsn import plain_dsn
 
 
 async def table_names(settings: Settings) -> set[str]:
-    conn = await asyncpg.connect(migrate.plain_dsn(settings.database_url))
+    conn = await asyncpg.connect(plain_dsn(settings.database_url))
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         return {row["tablename"] for row in rows}

@@ -14,8 +14,8 @@ from serve import readiness
 from serve.celery_worker import start_celery_worker
 from serve.stack import LocalStack
 from storage import migrate, pipelines
+from storage.dsn import plain_dsn
 from storage.heartbeats import Heartbeats
-from storage.migrate import plain_dsn
 from workflows.celery_app import delete_broker_objects
 
 GROUPS = ["group-a", "group-b"]

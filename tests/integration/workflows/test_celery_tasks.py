@@ -27,7 +27,8 @@ from tests.conftest import free_port
 from tests.integration.certificate_rows import completed_enrollment
 from workflows.celery_app import celery_for, delete_broker_objects, queue_name
 from workflows.certificates.activities import CertificateActivities
-from workflows.tasks.certificates import enqueue_certificate_pdf, pdf_key
+from workflows.queues import enqueue_certificate_pdf
+from workflows.tasks.certificates import pdf_key
 from workflows.tasks.email import enqueue_email
 from workflows.tasks.messages import enqueue_message
 from workflows.tasks.providers import OutboundMessage, read_messages

@@ -10,10 +10,10 @@ import sys
 import asyncpg
 import pytest
 
-from actors.events import actor_roles
 from actors.events.consumer import dependency_down
 from actors.events.supervise import Health, supervise
 from actors.handlers import CONSUMERS, Poison
+from actors.placement import actor_roles
 from core.settings import Settings
 from serve.readiness import combined
 
