@@ -1,7 +1,7 @@
 """Where work runs. Which shard hosts an entity: a stable hash of its placement key over a fixed
 shard count, so no entity is ever active in two shards. Which events actor runs the outbox relay
-and each consumer group (named here, apart from actors/events, so that the ingress can probe
-them without loading the events actor's libraries)."""
+and each consumer group. The named actors are named here, apart from their classes, so that the
+ingress can find and probe them without loading the actors' libraries."""
 
 import zlib
 
@@ -10,6 +10,7 @@ from core.settings import Settings
 
 RELAY = "relay"
 LOCAL_ACTOR = "events"
+WORKER_HOST = "temporal-worker"
 
 
 def shard_index(key: int, shard_count: int) -> int:
@@ -25,3 +26,9 @@ def actor_roles(settings: Settings) -> dict[str, list[str]]:
     if settings.events_actor_per_group:
         return {f"events-{RELAY}": [RELAY], **{f"events-{group}": [group] for group in CONSUMERS}}
     return {LOCAL_ACTOR: [RELAY, *CONSUMERS]}
+
+
+def actor_names(settings: Settings) -> list[str]:
+    """Every named actor of the system: the shards, the events actor(s), the worker host."""
+    shards = [shard_name(index) for index in range(settings.shard_count)]
+    return [*shards, *actor_roles(settings), WORKER_HOST]

@@ -9,9 +9,9 @@ import time
 import ray
 
 from actors.events import EventsActor
-from actors.placement import actor_roles
+from actors.placement import WORKER_HOST, actor_roles
 from actors.shards import NAMESPACE, shard_handles
-from actors.worker_host import WORKER_HOST, WorkflowWorkerHost
+from actors.worker_host import WorkflowWorkerHost
 from core.settings import Settings
 
 WORKER_START_SECONDS = 30

@@ -34,7 +34,6 @@ from workflows.sdk_metrics import serve_sdk_metrics
 from workflows.worker import build_worker
 
 log = logging.getLogger(__name__)
-WORKER_HOST = "temporal-worker"
 HEARTBEAT = "temporal_worker"
 SCHEDULE_CHECK_SECONDS = 300.0
 

@@ -125,6 +125,11 @@ def haproxy_environment(settings: Settings, binary: str) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state / "server-state"),
         "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+        # Serve's proxy metrics (serve_num_http_*) come from one log line per request that
+        # HAProxy sends to the HAProxy manager actor, which parses it in Python. Our dashboards
+        # and alerts read HAProxy's own exporter (haproxy_frontend_*, on the port above) and
+        # the replicas' serve_deployment_* metrics instead.
+        "RAY_SERVE_HAPROXY_METRICS_ENABLED": "0",
         "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(settings.serve_fallback_http_port),
         "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT": str(settings.serve_fallback_grpc_port),
         # No syslog daemon listens on 127.0.0.1:514 here; HAProxy's own log goes to stderr.
@@ -178,10 +183,9 @@ def start_ray(settings: Settings) -> None:
         # Workers' output stays in Ray's log files (and the dashboard): the console of
         # `smartcourse up` shows progress, URLs, warnings and errors.
         log_to_driver=False,
-        # No idle workers kept: every process here is an actor's, and an idle one (started
-        # ahead of need, or left by a finished task such as actors.ensure's) holds about 44 MB.
-        # A task then waits for a worker to start (about a second), which no request does.
-        _system_config={"prestart_worker_first_driver": False, "num_workers_soft_limit": 0},
+        # No idle workers started ahead of need: every process here is an actor's, and a
+        # prestarted worker per logical CPU would only hold memory.
+        _system_config={"prestart_worker_first_driver": False},
         runtime_env={"worker_process_setup_hook": LEAVE_OUT_UNUSED_LIBRARIES},
     )
 

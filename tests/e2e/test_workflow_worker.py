@@ -8,8 +8,8 @@ import ray
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
+from actors.placement import WORKER_HOST
 from actors.pool import NAMESPACE, ensure_actors
-from actors.worker_host import WORKER_HOST
 from storage.temporal import connect
 from tests.conftest import System
 from tests.e2e.accounts import account
