@@ -21,6 +21,10 @@ def shard_name(index: int) -> str:
     return f"shard-{index}"
 
 
+def shard_names(settings: Settings) -> list[str]:
+    return [shard_name(index) for index in range(settings.shard_count)]
+
+
 def actor_roles(settings: Settings) -> dict[str, list[str]]:
     """Events actor name -> what it runs: `relay` and/or consumer group names."""
     if settings.events_actor_per_group:
@@ -30,5 +34,4 @@ def actor_roles(settings: Settings) -> dict[str, list[str]]:
 
 def actor_names(settings: Settings) -> list[str]:
     """Every named actor of the system: the shards, the events actor(s), the worker host."""
-    shards = [shard_name(index) for index in range(settings.shard_count)]
-    return [*shards, *actor_roles(settings), WORKER_HOST]
+    return [*shard_names(settings), *actor_roles(settings), WORKER_HOST]

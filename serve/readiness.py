@@ -19,7 +19,7 @@ from typing import Any
 
 import ray
 
-from actors.placement import RELAY, actor_roles, shard_name
+from actors.placement import RELAY, actor_roles, shard_names
 from actors.shards import NAMESPACE
 from core.settings import Settings
 from storage.pipelines import (
@@ -91,7 +91,7 @@ class ActorProbe:
         """`outbox`, `consumers` and `shards` as the actors running them answer."""
         settings = self._settings
         roles = actor_roles(settings)
-        shards = [shard_name(index) for index in range(settings.shard_count)]
+        shards = shard_names(settings)
         answers = await asyncio.gather(
             *(self.ask(name, "health") for name in roles),
             *(self.ask(name, "stats") for name in shards),

@@ -20,12 +20,15 @@ from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
 from serve.haproxy import Hardening, install_wrapper
-from serve.worker_setup import SERVE_PROCESS
+from serve.worker_setup import SERVE_PROCESS, leave_out_unused_libraries
 
 log = logging.getLogger(__name__)
 APP_NAME = "smartcourse"
 APP_IMPORT_PATH = "gateway.main:build_app"
-LEAVE_OUT_UNUSED_LIBRARIES = "serve.worker_setup.leave_out_unused_libraries"
+# Ray imports the hook by its dotted path in each worker.
+LEAVE_OUT_UNUSED_LIBRARIES = (
+    f"{leave_out_unused_libraries.__module__}.{leave_out_unused_libraries.__qualname__}"
+)
 
 
 def haproxy_binary() -> str | None:
