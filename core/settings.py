@@ -151,10 +151,11 @@ class Settings(BaseSettings):
     user_cache_ttl_seconds: int = 15 * 60
     idempotency_ttl_seconds: int = 24 * 3600
 
-    # Virtual actors. About one shard per core of the cluster, the same on every node: on the
-    # 2-core development machine 2 shards took 398 and 463 durable completions/s where 4 took
-    # 354 and 348 (make bench, consecutive runs).
-    shard_count: int = 2
+    # Virtual actors. On a cluster, about one shard per core, the same on every node. On the
+    # 2-core development machine, one: it did 0.99x the baseline's durable completions where 2
+    # did 0.89x (make bench, consecutive runs; 4 did worse than 2), with 0.61 against 0.80 ms
+    # of shard CPU per completion, and it holds 104 MB less (benchmarks/results/load-history.md).
+    shard_count: int = 1
     # Each shard keeps its own small pool; group commit needs one connection at a time.
     shard_db_pool_size: int = 3
     entity_idle_seconds: float = 600.0
