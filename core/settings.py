@@ -186,6 +186,10 @@ class Settings(BaseSettings):
     # A loop that failed is named by readiness until it has worked again this long, and a shard
     # until it has been up this long.
     loop_settle_seconds: float = 2.0
+    # The relay's and each consumer group's session is cancelled (and started again) after this
+    # long without a round and without failing (actors/events/supervise.py): above the longest
+    # round that still works, a broker request timing out (aiokafka's 40 s).
+    loop_stall_seconds: float = 60.0
     # Readiness asks the shards and the events actor(s) directly; one that does not answer
     # within this (dead, restarting) is named.
     actor_probe_timeout_seconds: float = 1.0

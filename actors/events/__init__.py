@@ -40,6 +40,7 @@ class EventsActor:
         group_db = settings.model_copy(update={"db_pool_size": 4})
         heartbeats = Heartbeats(connect_redis(settings), settings)
         self.loops = Loops()
+        stall = settings.loop_stall_seconds  # for the loops that go round often
         self.relay: Relay | None = None
         self.retention: Retention | None = None
         # No ping per checkout: a loop whose connection broke (PostgreSQL restarted) ends its
@@ -57,11 +58,12 @@ class EventsActor:
             if archiving is not None:
                 self.loops.start(archiving.run, Health("archive", settings, None))
             self.retention = Retention(settings, db)
-            self.loops.start(self.relay.run, Health("relay", settings, heartbeats))
+            self.loops.start(self.relay.run, Health("relay", settings, heartbeats, stall))
             self.loops.start(self.relay.listen, Health("relay-listener", settings, None))
             self.loops.start(self.retention.run, Health("retention", settings, None))
         for group, consumer in self.consumers.items():
-            self.loops.start(consumer.run, Health(f"consumer:{group}", settings, heartbeats))
+            health = Health(f"consumer:{group}", settings, heartbeats, stall)
+            self.loops.start(consumer.run, health)
 
     def log_lost(self) -> None:
         """The broker lost its log: every group here reads the new one from its start (with

@@ -12,6 +12,7 @@ what was already applied."""
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -40,6 +41,7 @@ from storage.telemetry import context_from_headers, service_tracer
 
 log = logging.getLogger(__name__)
 COMMIT_SECONDS = 10.0
+POSITION_SECONDS = 0.1
 LAG = Gauge("smartcourse_consumer_lag", "Messages behind the partition end", ("group", "topic"))
 PROCESSED = Counter("smartcourse_consumer_processed", "Events handled", ("group", "outcome"))
 EVENT_LAG = Histogram(
@@ -65,8 +67,18 @@ class FromStart(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         if self.owner.from_start and assigned and self.source is not None:
-            await self.source.seek_to_beginning(*assigned)
+            read_from_start(self.source, assigned)
             self.owner.from_start = False
+
+
+def read_from_start(source: AIOKafkaConsumer, partitions: Iterable[TopicPartition]) -> None:
+    """Fetch `partitions` from offset 0 on: a log whose start was trimmed answers out of range
+    there, and `auto_offset_reset` takes the group to its start. Unlike `seek_to_beginning`,
+    this does not wait for the broker, which never answers for a partition of a topic it
+    re-created with fewer partitions (a group assigned by the old metadata waited 40 s per
+    call)."""
+    for partition in partitions:
+        source.seek(partition, 0)
 
 
 def dependency_down(error: BaseException | None) -> bool:
@@ -97,13 +109,13 @@ class GroupConsumer:
         """Told by the relay in the same process: the broker came back without its log."""
         self.lost = self.from_start = True
 
-    async def rewind(self, source: AIOKafkaConsumer) -> None:
+    def rewind(self, source: AIOKafkaConsumer) -> None:
         """Read the log from its start, within the session: a new session would join the group
         again, and a stale member of the last one can hold a rejoin up for its session timeout.
         Assigned partitions are rewound now; with none (rejoining), the next assignment is."""
         self.lost = False
         if assigned := source.assignment():
-            await source.seek_to_beginning(*assigned)
+            read_from_start(source, assigned)
             self.from_start = False
 
     async def run(self, health: Health) -> None:
@@ -119,10 +131,10 @@ class GroupConsumer:
             while True:
                 await health.beat()
                 if self.lost:
-                    await self.rewind(source)
+                    self.rewind(source)
                 batches = await source.getmany(timeout_ms=500)
                 if batches:
-                    await self.handle_batches(source, batches, dlq)
+                    await self.handle_batches(source, batches, dlq, health)
                 await self.measure_lag(source)
         finally:
             await quietly(source.stop(), dlq.stop())
@@ -130,9 +142,15 @@ class GroupConsumer:
     async def measure_lag(self, source: AIOKafkaConsumer) -> None:
         """The lag of each partition; a log that ends before this group's position went back
         (the broker lost it, and the group's committed offsets with it): that partition is
-        read again from the new log's start (the relay replays into it)."""
+        read again from the new log's start (the relay replays into it). A partition whose
+        position is not known yet is left for a later round: `position` waits until it is, and
+        for a partition the broker no longer has, that is never."""
         for partition in source.assignment():
-            end, position = source.highwater(partition), await source.position(partition)
+            end = source.highwater(partition)
+            try:
+                position = await asyncio.wait_for(source.position(partition), POSITION_SECONDS)
+            except TimeoutError:
+                continue
             if end is not None and end < position:
                 log.warning(
                     "event=log_went_back group=%s partition=%s end=%d position=%d",
@@ -141,7 +159,7 @@ class GroupConsumer:
                     end,
                     position,
                 )
-                await source.seek_to_beginning(partition)
+                read_from_start(source, [partition])
             elif end is not None:
                 LAG.set(end - position, tags={"group": self.group, "topic": partition.topic})
 
@@ -150,6 +168,7 @@ class GroupConsumer:
         source: AIOKafkaConsumer,
         batches: dict[TopicPartition, list[ConsumerRecord]],
         dlq: AIOKafkaProducer,
+        health: Health,
     ) -> None:
         """A group whose effects are rows only applies the poll in one transaction
         (`apply_together`). Otherwise, or when that declines: partitions side by side, each in
@@ -159,7 +178,7 @@ class GroupConsumer:
         and then ends the session: no partition task outlives it."""
         if not (self.subscription.batched and await self.apply_together(batches)):
             outcomes = await asyncio.gather(
-                *(self.process_in_order(messages, dlq) for messages in batches.values()),
+                *(self.process_in_order(messages, dlq, health) for messages in batches.values()),
                 return_exceptions=True,
             )
             for outcome in outcomes:
@@ -223,13 +242,16 @@ class GroupConsumer:
                 span.end()
         return fresh
 
-    async def process_in_order(self, messages: list[ConsumerRecord], dlq) -> None:
+    async def process_in_order(self, messages: list[ConsumerRecord], dlq, health: Health) -> None:
         for message in messages:
-            await self.process(message, dlq)
+            await self.process(message, dlq, health)
 
-    async def process(self, message: ConsumerRecord, dlq) -> None:
+    async def process(self, message: ConsumerRecord, dlq, health: Health) -> None:
+        """Handle one event, retrying a failure with backoff; each attempt is a round of the
+        loop (the stall bound counts from the last one)."""
         delay = self.settings.consumer_backoff_initial_seconds
         for attempt in range(1, self.settings.consumer_max_attempts + 1):
+            await health.beat()
             try:
                 await self.handle(message, attempt)
                 return

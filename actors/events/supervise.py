@@ -10,6 +10,11 @@ loop that hangs or is gone shows in readiness without asking it; one that fails 
 actor's answer to readiness (`Health.trouble`), from the failure until it has worked again for
 `loop_settle_seconds`, so a failure over within a second is seen too.
 
+A loop that goes round often (the relay, each consumer group) has a stall bound: a session that
+neither beats nor fails for `loop_stall_seconds` waits on something that will not answer (an
+aiokafka call about a partition the restarted broker no longer has waited for it without end),
+so it is cancelled and counts as a failure that names the frames it waited in.
+
 A loop task that returns or raises out of its supervisor (a bug, not an outage) calls
 `os._exit(1)` from its done-callback, after logging: Ray then restarts the actor (its
 max_restarts is -1) instead of keeping a process whose loop silently stopped."""
@@ -18,7 +23,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 
 from core.settings import Settings
 from storage.heartbeats import Heartbeats
@@ -29,8 +34,17 @@ log = logging.getLogger(__name__)
 class Health:
     """The state of one loop: working or failing, its current backoff, and its heartbeat."""
 
-    def __init__(self, name: str, settings: Settings, heartbeats: Heartbeats | None) -> None:
-        self.name, self.heartbeats = name, heartbeats
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        heartbeats: Heartbeats | None,
+        stall_seconds: float | None = None,
+    ) -> None:
+        """`stall_seconds`: for a loop whose rounds are short, how long a session may go without
+        one before it is cancelled (None: a loop that sleeps long between rounds)."""
+        self.name, self.heartbeats, self.stall = name, heartbeats, stall_seconds
+        self.last_round = time.monotonic()
         self.initial = settings.consumer_backoff_initial_seconds
         self.cap = settings.outbox_retry_max_seconds
         self.backoff = self.initial
@@ -42,6 +56,7 @@ class Health:
 
     async def beat(self) -> None:
         """One working round: recovered if it was failing, and alive for readiness."""
+        self.last_round = time.monotonic()
         if self.failing:
             log.warning("event=loop_recovered loop=%s after_failures=%d", self.name, self.failures)
             self.failing, self.failures, self.backoff = False, 0, self.initial
@@ -78,14 +93,49 @@ class Health:
         return None
 
 
-Session = Callable[[Health], Awaitable[None]]
+Session = Callable[[Health], Coroutine[object, object, None]]
+
+
+class Stalled(Exception):
+    """A session went `loop_stall_seconds` without a round and without failing."""
+
+
+def awaiting(task: asyncio.Task) -> str:
+    """The coroutines `task` is suspended in, outermost first (the innermost few)."""
+    frames, step = [], task.get_coro()
+    while step is not None:
+        frame = getattr(step, "cr_frame", None) or getattr(step, "gi_frame", None)
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_qualname}:{frame.f_lineno}")
+        step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
+    return " > ".join(frames[-5:])
+
+
+async def guarded(session: Session, health: Health) -> None:
+    """One session; with a stall bound, cancelled (raising `Stalled`) once it has gone that
+    long without a round."""
+    if health.stall is None:
+        return await session(health)
+    health.last_round = time.monotonic()
+    task = asyncio.get_running_loop().create_task(session(health))
+    try:
+        while not task.done():
+            idle = time.monotonic() - health.last_round
+            if idle >= health.stall:
+                raise Stalled(f"no round in {idle:.1f} s, waiting in {awaiting(task)}")
+            await asyncio.wait({task}, timeout=health.stall - idle)
+        return task.result()
+    finally:
+        if not task.done():  # stalled, or the loop itself cancelled: the session closes its clients
+            task.cancel()
+            await asyncio.wait({task})
 
 
 async def supervise(session: Session, health: Health) -> None:
     """Run `session` again after every failure; return only if a session returns (a bug)."""
     while True:
         try:
-            await session(health)
+            await guarded(session, health)
         except Exception as error:  # any dependency failure: back off, reconnect, go on
             await asyncio.sleep(health.failed(error))
             continue

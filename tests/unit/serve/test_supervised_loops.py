@@ -1,6 +1,7 @@
 """Supervised loops (actors/events/supervise.py): a failing session is retried with a capped
-backoff and logged once per state change; a loop task that ends takes its process down; and
-which errors count as a dependency being down rather than a bad event."""
+backoff and logged once per state change; a session that stalls is cancelled; a loop task that
+ends takes its process down; and which errors count as a dependency being down rather than a
+bad event."""
 
 import asyncio
 import logging
@@ -48,6 +49,32 @@ async def test_a_failing_session_is_retried_and_logged_once_per_state_change(
     ]
     assert caplog.records[0].exc_info is not None  # the first failure has its traceback
     assert calls[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]  # doubling, capped
+
+
+async def test_a_session_that_stops_going_round_is_cancelled_and_restarted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    health, closed, calls = Health("test-loop", fast(), None, stall_seconds=0.2), [], []
+
+    async def wait_for_an_answer_that_never_comes() -> None:
+        await asyncio.Event().wait()
+
+    async def session(health: Health) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            return  # a bug, which ends the supervisor (and this test)
+        await health.beat()
+        try:
+            await wait_for_an_answer_that_never_comes()
+        finally:
+            closed.append(1)
+
+    with caplog.at_level(logging.INFO, logger="actors.events.supervise"):
+        await asyncio.wait_for(supervise(session, health), 5)
+    assert closed == [1]  # the stalled session was cancelled, and it closed what it held
+    failing = next(r for r in caplog.records if r.getMessage().startswith("event=loop_failing"))
+    assert "Stalled" in failing.getMessage()
+    assert "wait_for_an_answer_that_never_comes" in failing.getMessage()
 
 
 def test_a_loop_that_ends_exits_the_process() -> None:
