@@ -11,9 +11,10 @@ actor's answer to readiness (`Health.trouble`), from the failure until it has wo
 `loop_settle_seconds`, so a failure over within a second is seen too.
 
 A loop that goes round often (the relay, each consumer group) has a stall bound: a session that
-neither beats nor fails for `loop_stall_seconds` waits on something that will not answer (an
-aiokafka call about a partition the restarted broker no longer has waited for it without end),
-so it is cancelled and counts as a failure that names the frames it waited in.
+has gone round and then neither beats nor fails for `loop_stall_seconds` waits on something
+that will not answer (an aiokafka call about a partition the restarted broker no longer has
+waited for it without end), so it is cancelled and counts as a failure that names the frames
+it waited in.
 
 A loop task that returns or raises out of its supervisor (a bug, not an outage) calls
 `os._exit(1)` from its done-callback, after logging: Ray then restarts the actor (its
@@ -44,7 +45,7 @@ class Health:
         """`stall_seconds`: for a loop whose rounds are short, how long a session may go without
         one before it is cancelled (None: a loop that sleeps long between rounds)."""
         self.name, self.heartbeats, self.stall = name, heartbeats, stall_seconds
-        self.last_round = time.monotonic()
+        self.last_round = float("-inf")
         self.initial = settings.consumer_backoff_initial_seconds
         self.cap = settings.outbox_retry_max_seconds
         self.backoff = self.initial
@@ -113,17 +114,19 @@ def awaiting(task: asyncio.Task) -> str:
 
 async def guarded(session: Session, health: Health) -> None:
     """One session; with a stall bound, cancelled (raising `Stalled`) once it has gone that
-    long without a round."""
+    long without a round. The bound starts at the session's first round: its start (connecting,
+    joining the group, the relay's replay of a large outbox in one statement) has none."""
     if health.stall is None:
         return await session(health)
-    health.last_round = time.monotonic()
+    started = time.monotonic()
     task = asyncio.get_running_loop().create_task(session(health))
     try:
         while not task.done():
+            going = health.last_round >= started
             idle = time.monotonic() - health.last_round
-            if idle >= health.stall:
+            if going and idle >= health.stall:
                 raise Stalled(f"no round in {idle:.1f} s, waiting in {awaiting(task)}")
-            await asyncio.wait({task}, timeout=health.stall - idle)
+            await asyncio.wait({task}, timeout=health.stall - idle if going else health.stall)
         return task.result()
     finally:
         if not task.done():  # stalled, or the loop itself cancelled: the session closes its clients

@@ -63,6 +63,7 @@ async def test_a_session_that_stops_going_round_is_cancelled_and_restarted(
         calls.append(1)
         if len(calls) == 2:
             return  # a bug, which ends the supervisor (and this test)
+        await asyncio.sleep(0.4)  # connecting takes longer than the bound: no round yet, no stall
         await health.beat()
         try:
             await wait_for_an_answer_that_never_comes()
@@ -72,6 +73,7 @@ async def test_a_session_that_stops_going_round_is_cancelled_and_restarted(
     with caplog.at_level(logging.INFO, logger="actors.events.supervise"):
         await asyncio.wait_for(supervise(session, health), 5)
     assert closed == [1]  # the stalled session was cancelled, and it closed what it held
+    assert [r.getMessage().split()[0] for r in caplog.records].count("event=loop_failing") == 1
     failing = next(r for r in caplog.records if r.getMessage().startswith("event=loop_failing"))
     assert "Stalled" in failing.getMessage()
     assert "wait_for_an_answer_that_never_comes" in failing.getMessage()
