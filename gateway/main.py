@@ -25,7 +25,7 @@ from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
 from gateway.headers import SecurityHeadersMiddleware
 from gateway.limits import BodyLimitMiddleware
-from gateway.observability import RequestContextMiddleware
+from gateway.observability import RequestContextMiddleware, metrics_environment
 from gateway.openapi import install_openapi
 from gateway.routes import (
     analytics,
@@ -106,5 +106,8 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
             "target_ongoing_requests": settings.gateway_target_ongoing_requests,
         },
         max_ongoing_requests=ongoing,
-        ray_actor_options={"num_cpus": settings.replica_cpus},
+        ray_actor_options={
+            "num_cpus": settings.replica_cpus,
+            "runtime_env": {"env_vars": metrics_environment(settings)},
+        },
     ).bind(settings, materials)

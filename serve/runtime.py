@@ -202,6 +202,8 @@ def deploy(settings: Settings) -> None:
     from actors.pool import ensure_actors
 
     ensure_actors(settings)
+    # The ingress replicas' Prometheus samples of a previous run would be summed with today's.
+    shutil.rmtree(settings.ingress_metrics_dir(), ignore_errors=True)
     serve.start(
         http_options={"host": settings.http_host, "port": settings.http_port},
         controller_options={"runtime_env": {"env_vars": {SERVE_PROCESS: "1"}}},

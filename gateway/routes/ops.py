@@ -10,22 +10,36 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 
 from actors.handlers import CONSUMERS
 from core.errors import Forbidden
 from core.identity import Principal, Role
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
+from gateway.observability import exposition
 from serve import readiness as pipelines
 from storage.health import probe_all
 from storage.pipelines import TEMPORAL_WORKER, bounded, event_loops, loop_ages, outbox_state
 
 router = APIRouter(tags=["operations"])
-PIPELINE_READY = Gauge("smartcourse_pipeline_ready", "1 if /readyz finds it running", ["pipeline"])
-LOOP_ALIVE = Gauge("smartcourse_loop_alive", "1 while the loop's heartbeat is live", ["loop"])
+# Set by the replica that answers a scrape: across replicas, the latest value counts.
+PIPELINE_READY = Gauge(
+    "smartcourse_pipeline_ready",
+    "1 if /readyz finds it running",
+    ["pipeline"],
+    multiprocess_mode="mostrecent",
+)
+LOOP_ALIVE = Gauge(
+    "smartcourse_loop_alive",
+    "1 while the loop's heartbeat is live",
+    ["loop"],
+    multiprocess_mode="mostrecent",
+)
 OLDEST_PENDING = Gauge(
-    "smartcourse_outbox_oldest_pending_seconds", "Age of the oldest unpublished outbox row"
+    "smartcourse_outbox_oldest_pending_seconds",
+    "Age of the oldest unpublished outbox row",
+    multiprocess_mode="mostrecent",
 )
 
 
@@ -108,4 +122,4 @@ async def refresh_pipeline_gauges(ctx: GatewayContext) -> None:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(ctx: GatewayContext = Depends(context)) -> Response:
     await refresh_pipeline_gauges(ctx)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -120,6 +120,9 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
         in text
     )
     assert "/no/such/path/42" not in text
+    # The gauges the scrape refreshes come out of the replicas' shared samples too.
+    assert 'smartcourse_pipeline_ready{pipeline="outbox"}' in text
+    assert "smartcourse_outbox_oldest_pending_seconds" in text
 
 
 async def test_readyz_names_a_hung_dependency_and_events_flow_once_it_answers(
