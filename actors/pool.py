@@ -13,13 +13,18 @@ from actors.placement import WORKER_HOST, actor_roles
 from actors.shards import NAMESPACE, shard_handles
 from actors.worker_host import WorkflowWorkerHost
 from core.settings import Settings
+from storage.telemetry import samples_environment
 
 WORKER_START_SECONDS = 30
 
 
 def worker_host(settings: Settings) -> ray.actor.ActorHandle:
     return WorkflowWorkerHost.options(
-        name=WORKER_HOST, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        name=WORKER_HOST,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        runtime_env={"env_vars": samples_environment(settings)},
     ).remote(settings)
 
 
@@ -27,7 +32,11 @@ def events_actors(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
     """The events actor (or, with `events_actor_per_group`, one per group and the relay's)."""
     return {
         name: EventsActor.options(
-            name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+            name=name,
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            runtime_env={"env_vars": samples_environment(settings)},
         ).remote(settings, roles)
         for name, roles in actor_roles(settings).items()
     }

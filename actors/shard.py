@@ -50,7 +50,7 @@ from storage.course_cache import CourseCache
 from storage.db import Database
 from storage.keyvalue import connect_redis
 from storage.progress_cache import ProgressCache
-from storage.telemetry import configure_tracing, context_from, tracer
+from storage.telemetry import configure_tracing, context_from, make_samples_dir, tracer
 
 log = logging.getLogger(__name__)
 TAGS = ("shard",)
@@ -62,6 +62,7 @@ class Shard:
     def __init__(self, settings: Settings, index: int) -> None:
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-shard")
+        make_samples_dir()
         self.settings, self.tags = settings, {"shard": str(index)}
         self.started = time.monotonic()  # readiness names a shard that has just (re)started
         self.db = Database(

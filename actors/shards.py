@@ -10,6 +10,7 @@ from actors.ops import ReloadCourse
 from actors.placement import shard_name
 from actors.shard import Shard
 from core.settings import Settings
+from storage.telemetry import samples_environment
 
 NAMESPACE = "smartcourse"
 # What a shard reserves: no CPU (its work is I/O-bound and its node's cores stay whole for
@@ -30,6 +31,7 @@ def shard_handles(settings: Settings) -> list[ray.actor.ActorHandle]:
             get_if_exists=True,
             memory=SHARD_MEMORY_BYTES,
             scheduling_strategy="SPREAD",
+            runtime_env={"env_vars": samples_environment(settings)},
         ).remote(settings, index)
         for index in range(settings.shard_count)
     ]

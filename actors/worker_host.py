@@ -24,7 +24,7 @@ from storage.db import Database
 from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
 from storage.repositories.course import CourseRepository
-from storage.telemetry import configure_tracing
+from storage.telemetry import configure_tracing, make_samples_dir
 from storage.temporal import connect, ensure_reminder_schedule
 from workflows.certificates.activities import CertificateActivities
 from workflows.courses.activities import CourseActivities
@@ -64,6 +64,7 @@ class WorkflowWorkerHost:
     def __init__(self, settings: Settings) -> None:
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-workflows")
+        make_samples_dir()
         # Before the first client: the SDK's workflow metrics come from this process only.
         serve_sdk_metrics(settings)
         self.settings = settings

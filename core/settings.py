@@ -250,10 +250,10 @@ class Settings(BaseSettings):
     # The Temporal worker host retries a lost connection at least this often.
     worker_retry_max_seconds: float = 5.0
 
-    def ingress_metrics_dir(self) -> Path:
-        """Where the ingress replicas of a node write their Prometheus samples (multiprocess
-        mode), so `/metrics` counts all of them: one directory per node, emptied at start."""
-        return self.data_dir.resolve() / "metrics" / "ingress"
+    def metrics_samples_dir(self) -> Path:
+        """Where the stack's processes on a node write their Prometheus samples (multiprocess
+        mode, storage/telemetry.py): one directory per node, emptied at start."""
+        return self.data_dir.resolve() / "metrics"
 
     def require_jwt_secret(self) -> str:
         """The signing secret, or a startup error that names the missing variable."""

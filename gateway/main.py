@@ -25,7 +25,7 @@ from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
 from gateway.headers import SecurityHeadersMiddleware
 from gateway.limits import BodyLimitMiddleware
-from gateway.observability import RequestContextMiddleware, metrics_environment
+from gateway.observability import RequestContextMiddleware
 from gateway.openapi import install_openapi
 from gateway.routes import (
     analytics,
@@ -40,6 +40,7 @@ from gateway.routes import (
 )
 from serve.courses import MaterialsService
 from serve.replica_grpc import bind_replica_grpc
+from storage.telemetry import samples_environment
 
 app = FastAPI(
     title="SmartCourse API",
@@ -108,6 +109,6 @@ def build_app(args: dict[str, Any] | None = None) -> Application:
         max_ongoing_requests=ongoing,
         ray_actor_options={
             "num_cpus": settings.replica_cpus,
-            "runtime_env": {"env_vars": metrics_environment(settings)},
+            "runtime_env": {"env_vars": samples_environment(settings)},
         },
     ).bind(settings, materials)

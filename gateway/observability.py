@@ -2,25 +2,18 @@
 labelled by route template (never the raw path, so cardinality stays bounded), and the
 request's trace span named after that template.
 
-The ingress replicas of a node share prometheus_client's multiprocess mode: each writes its
-samples to a file in `Settings.ingress_metrics_dir` (PROMETHEUS_MULTIPROC_DIR, set on the
-deployment), and `/metrics`, whichever replica answers it, sums the files. A replica's own
-registry would make the counters jump between replicas from one scrape to the next.
-
 Serve's proxy assigns `x-request-id` (keeping a client's own) and puts it on the response; the
 middleware reads it from the request so logs carry the same id."""
 
-import os
 import re
 import time
 import uuid
 
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logs import request_id
-from core.settings import Settings
 
 REQUESTS = Counter(
     "smartcourse_http_requests_total", "HTTP requests", ["method", "route", "status"]
@@ -31,26 +24,9 @@ LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
 )
-SAMPLES_DIR = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID_HEADER = b"x-request-id"
 # Only plain ids reach the logs, so a client cannot forge log lines through the header.
 SAFE_ID = re.compile(rb"[A-Za-z0-9._-]+")
-
-
-def metrics_environment(settings: Settings) -> dict[str, str]:
-    """The env var of the ingress replicas that puts their samples in the node's directory."""
-    return {SAMPLES_DIR: str(settings.ingress_metrics_dir())}
-
-
-def exposition() -> bytes:
-    """The Prometheus text of every ingress replica of this node (this process alone when it
-    runs outside Serve, without the directory)."""
-    directory = os.environ.get(SAMPLES_DIR)
-    if not directory:
-        return generate_latest()
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=directory)
-    return generate_latest(registry)
 
 
 def incoming_request_id(scope: Scope) -> str:

@@ -201,9 +201,10 @@ def deploy(settings: Settings) -> None:
     build_app = getattr(import_module(module), attr)
     from actors.pool import ensure_actors
 
+    # The Prometheus samples of a previous run would be summed with today's; before the
+    # actors start, as they make the directory.
+    shutil.rmtree(settings.metrics_samples_dir(), ignore_errors=True)
     ensure_actors(settings)
-    # The ingress replicas' Prometheus samples of a previous run would be summed with today's.
-    shutil.rmtree(settings.ingress_metrics_dir(), ignore_errors=True)
     serve.start(
         http_options={"host": settings.http_host, "port": settings.http_port},
         controller_options={"runtime_env": {"env_vars": {SERVE_PROCESS: "1"}}},

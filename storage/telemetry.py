@@ -3,9 +3,19 @@
 
 Serve replicas get their tracer provider from Ray Serve itself (`serve_span_processors` is its
 exporter hook, so the proxy → gateway → service hops are Serve's own spans); plain actors
-(shards, relay, consumers, the worker host) call `configure_tracing` once at start."""
+(shards, relay, consumers, the worker host) call `configure_tracing` once at start.
 
+Prometheus: the stack's Python processes on a node (the ingress replicas and the named actors)
+run prometheus_client in its multiprocess mode. Each writes its samples to a file in one
+directory of the node (`Settings.metrics_samples_dir`, named by the env var set on the
+deployment and the actors), and the gateway's `/metrics`, whichever replica answers it, sums
+the files: a replica's own registry would make the counters jump between replicas from one
+scrape to the next, and the actors' counters (a Redis fail-open in a shard) would not be
+scraped at all."""
+
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -14,10 +24,35 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
 from core.settings import Settings, get_settings
 
 tracer = trace.get_tracer("smartcourse")
+SAMPLES_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def samples_environment(settings: Settings) -> dict[str, str]:
+    """The env var that puts a process's Prometheus samples in its node's directory."""
+    return {SAMPLES_DIR: str(settings.metrics_samples_dir())}
+
+
+def make_samples_dir() -> None:
+    """Each process at its start: the directory must exist before its first sample, and on a
+    cluster nothing else makes it on that node."""
+    if directory := os.environ.get(SAMPLES_DIR):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def exposition() -> bytes:
+    """The Prometheus text of every process of this node (this process alone when it runs
+    without the directory)."""
+    directory = os.environ.get(SAMPLES_DIR)
+    if not directory:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry)
 
 
 def span_processors(settings: Settings) -> list[SpanProcessor]:

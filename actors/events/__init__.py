@@ -22,7 +22,7 @@ from core.settings import Settings
 from storage.db import Database
 from storage.heartbeats import Heartbeats
 from storage.keyvalue import connect_redis
-from storage.telemetry import configure_tracing
+from storage.telemetry import configure_tracing, make_samples_dir
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
@@ -31,6 +31,7 @@ class EventsActor:
         run_in_background(settings.background_niceness)
         configure_logging(settings.log_level)
         configure_tracing(settings, "smartcourse-events")
+        make_samples_dir()
         self.roles = roles
         groups = [role for role in roles if role != RELAY]
         # An engine (pool) per loop owner, so a connection a failure left broken in one pool

@@ -17,10 +17,10 @@ from core.errors import Forbidden
 from core.identity import Principal, Role
 from gateway.auth import current_principal
 from gateway.context import GatewayContext, context
-from gateway.observability import exposition
 from serve import readiness as pipelines
 from storage.health import probe_all
 from storage.pipelines import TEMPORAL_WORKER, bounded, event_loops, loop_ages, outbox_state
+from storage.telemetry import exposition
 
 router = APIRouter(tags=["operations"])
 # Set by the replica that answers a scrape: across replicas, the latest value counts.

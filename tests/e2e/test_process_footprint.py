@@ -1,6 +1,7 @@
 """The local stack's processes hold what their work needs and no more (benchmarks/footprint.py
 measures what they cost): Serve's processes leave pandas out, and the ingress starts no Ray
-task where the actors exist."""
+task where the actors exist. And each of ours writes its Prometheus samples where the
+gateway's `/metrics` reads them."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from ray.util.state import list_actors
 
 from actors.ensure import exists
 from actors.placement import actor_names
+from storage.telemetry import SAMPLES_DIR
 from tests.conftest import System
 
 SERVE_PROCESSES = ("ray::ServeController", "ray::ProxyActor", "ray::HAProxyManager")
@@ -52,3 +54,19 @@ def test_the_ingress_finds_every_actor_by_name_so_it_runs_no_task(system: System
     named = {actor.name for actor in list_actors(filters=[("state", "=", "ALIVE")], limit=1000)}
     assert set(actor_names(system.settings)) <= named
     assert all(exists(name) for name in actor_names(system.settings))
+
+
+def test_every_process_of_ours_writes_its_samples_where_the_scrape_reads(system: System) -> None:
+    ours = (
+        "ray::ServeReplica:smartcourse:gateway",
+        "ray::Shard",
+        "ray::EventsActor",
+        "ray::WorkflowWorkerHost",
+    )
+    found = {
+        p.name().partition(".")[0]: p.environ().get(SAMPLES_DIR)
+        for p in ray_processes()
+        if p.name().startswith(ours)
+    }
+    assert set(found) == set(ours)
+    assert set(found.values()) == {str(system.settings.metrics_samples_dir())}
