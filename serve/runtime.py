@@ -173,6 +173,9 @@ def start_ray(settings: Settings) -> None:
         ray.init(address=settings.ray_address, namespace=APP_NAME)
         return
     keep_local_ray_on_loopback(settings)
+    # The Prometheus samples of a previous local run would be summed with this one's. Only
+    # here, before any process of ours: on a cluster the running ones keep writing to it.
+    shutil.rmtree(settings.metrics_samples_dir(), ignore_errors=True)
     ray.init(
         address="local",
         namespace=APP_NAME,
@@ -201,9 +204,6 @@ def deploy(settings: Settings) -> None:
     build_app = getattr(import_module(module), attr)
     from actors.pool import ensure_actors
 
-    # The Prometheus samples of a previous run would be summed with today's; before the
-    # actors start, as they make the directory.
-    shutil.rmtree(settings.metrics_samples_dir(), ignore_errors=True)
     ensure_actors(settings)
     serve.start(
         http_options={"host": settings.http_host, "port": settings.http_port},

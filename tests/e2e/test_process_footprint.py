@@ -17,6 +17,11 @@ from tests.conftest import System
 SERVE_PROCESSES = ("ray::ServeController", "ray::ProxyActor", "ray::HAProxyManager")
 
 
+def actor_title(process: psutil.Process) -> str:
+    """`ray::Class`: while an actor runs a method, Ray titles its process `ray::Class.method()`."""
+    return process.name().partition(".")[0]
+
+
 def ray_processes() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if p.name().startswith("ray::")]
 
@@ -40,8 +45,7 @@ def test_serve_processes_leave_pandas_out_and_the_jobs_tasks_keep_it(system: Sys
         for p in ray_processes()
         if p.name().startswith(SERVE_PROCESSES) or p.name().startswith("ray::ServeReplica")
     ]
-    # While an actor runs a method, Ray titles its process "ray::Class.method()".
-    actors = {p.name().partition(".")[0] for p in serve}
+    actors = {actor_title(p) for p in serve}
     assert actors >= {*SERVE_PROCESSES, "ray::ServeReplica:smartcourse:gateway"}
     assert [p.name() for p in serve if maps_pandas(p)] == []
     # A Ray Data job run from the stack's driver still has it.
@@ -64,7 +68,7 @@ def test_every_process_of_ours_writes_its_samples_where_the_scrape_reads(system:
         "ray::WorkflowWorkerHost",
     )
     found = {
-        p.name().partition(".")[0]: p.environ().get(SAMPLES_DIR)
+        actor_title(p): p.environ().get(SAMPLES_DIR)
         for p in ray_processes()
         if p.name().startswith(ours)
     }
