@@ -64,3 +64,13 @@ async def test_without_redis_requests_are_admitted_and_counted(settings: Setting
         admission = await gate.admit("u1", "/auth/me", "some-session")
         assert admission.allowed and not admission.session_revoked
     assert fail_open_count("rate_limit") == before + 3
+
+
+async def test_the_check_survives_a_server_that_lost_its_scripts(
+    gate: AccessGate, settings: Settings
+) -> None:
+    subject = f"user-{uuid.uuid4().hex}"
+    assert (await gate.admit(subject, "/auth/me")).allowed
+    await connect_redis(settings).script_flush()  # as after a Redis restart
+    assert (await gate.admit(subject, "/auth/me")).allowed
+    assert int(await connect_redis(settings).get(rate_limit_key(subject, "/auth/me"))) == 2
