@@ -1,4 +1,5 @@
-"""The shard client's lanes: a progress read does not wait for a change's group commit."""
+"""The shard client's lanes: a progress read and an admission do not wait for a completion's
+group commit."""
 
 import asyncio
 
@@ -6,11 +7,11 @@ import httpx
 from sqlalchemy import select, text
 
 from actors.client import ShardClient
-from actors.ops import Complete, ReadProgress
+from actors.ops import Admit, Complete, ReadProgress
 from storage.db import Database
 from storage.models.enrollment import Enrollment
 from tests.conftest import System
-from tests.e2e.accounts import account
+from tests.e2e.accounts import account, many_accounts
 from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_course
 
 # A backend of ours waiting for a row lock: the shard's group commit, held by the test.
@@ -20,12 +21,12 @@ COMMIT_WAITING = text(
 )
 
 
-async def test_a_progress_read_is_answered_while_a_commit_waits(
+async def test_a_read_and_an_admission_are_answered_while_a_commit_waits(
     client: httpx.AsyncClient, system: System, db: Database
 ) -> None:
     owner = await account(system.settings, "instructor")
     course = await published_course(client, owner, modules=1, lessons=2)
-    student = await account(system.settings)
+    student, newcomer = await many_accounts(system.settings, 2)
     enrollment_id = (await active_enrollment(client, student, course["id"]))["id"]
     shards = ShardClient(system.settings)
     read = ReadProgress(student.id, enrollment_id)
@@ -43,9 +44,11 @@ async def test_a_progress_read_is_answered_while_a_commit_waits(
             return (await watcher.scalar(COMMIT_WAITING)) > 0
 
         await poll(commit_waits, within=10)
-        # In one lane with the completion, the read would wait for the row as well.
+        # In one lane with the completion, each would wait for the row as well.
         answered = await asyncio.wait_for(shards.call(read), timeout=5)
         assert answered["id"] == enrollment_id
+        admitted = await asyncio.wait_for(shards.call(Admit(course["id"], newcomer.id)), 5)
+        assert admitted["student_id"] == newcomer.id
         assert not completing.done()
         await holder.session.rollback()
     await asyncio.wait_for(completing, timeout=10)
