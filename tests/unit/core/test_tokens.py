@@ -118,3 +118,18 @@ def test_refresh_tokens_are_random_and_stored_only_as_a_hash() -> None:
     digest = refresh_token_hash(first)
     assert digest == refresh_token_hash(first) and len(digest) == 64
     assert first not in digest
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    issued = token(ttl_seconds=60)
+    claims = verify_access_token(SECRET, issued)  # verified, and remembered
+    assert verify_access_token(SECRET, issued, now=claims.expires_at - 1) == claims
+    with pytest.raises(Unauthorized, match="expired"):
+        verify_access_token(SECRET, issued, now=claims.expires_at)
+
+
+def test_a_remembered_token_is_refused_under_another_secret() -> None:
+    issued = token()
+    verify_access_token(SECRET, issued)
+    with pytest.raises(Unauthorized, match="invalid"):
+        verify_access_token("another-secret-that-is-also-long-enough!!", issued)
