@@ -72,6 +72,8 @@ def verify_access_token(secret: str, token: str, now: float | None = None) -> Ac
 
 @lru_cache(maxsize=4096)
 def verified_claims(secret: str, token: str) -> AccessClaims:
+    """PyJWT's verification, remembered per secret and token. A remembered token is answered
+    after its expiry too: callers go through `verify_access_token`, which checks it."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": list(REQUIRED_CLAIMS)}
