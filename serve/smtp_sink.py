@@ -50,7 +50,8 @@ class MailFolderHandler:
             # does), and this server goes on serving the next session.
             log.warning("event=smtp_sink_write_failed error=%r", error, exc_info=error)
             return "451 Requested action aborted: local error in processing"
-        log.info("event=smtp_sink_received file=%s.eml", name)
+        # One line per message is routine: the log file keeps it, the console would scroll.
+        log.info("event=smtp_sink_received file=%s.eml", name, extra=FILE_ONLY)
         return "250 Message accepted for delivery"
 
 

@@ -1,6 +1,7 @@
 """The local SMTP sink keeps what was sent over real SMTP, and the email task delivers to it:
 the right recipient, subject and body per kind, once per dedupe key."""
 
+import logging
 import smtplib
 import time
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.emails import EmailRequest
+from core.logs import ConsoleFilter
 from core.settings import Settings
 from serve.celery_worker import start_celery_worker
 from serve.smtp_sink import SmtpSink, read_mail, start_smtp_sink
@@ -57,6 +59,18 @@ def test_sink_keeps_a_message_sent_over_smtp(mail_settings: Settings, sink: Smtp
     [received] = wait_for_mail(mail_settings, 1)
     assert received["Subject"] == "Hi" and received["To"] == "b@example.com"
     assert received.get_content().strip() == "Hello there"
+
+
+def test_a_received_message_is_logged_for_the_file_only(
+    mail_settings: Settings, sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One line per message is routine: the console of `smartcourse up` does not show it."""
+    smtp = smtplib.SMTP(mail_settings.smtp_host, mail_settings.smtp_port, timeout=5)
+    with caplog.at_level(logging.INFO, logger="serve.smtp_sink"), smtp:
+        # The sink logs before it answers 250, so the line is there when this returns.
+        smtp.sendmail("a@example.com", ["b@example.com"], b"Subject: Hi\r\n\r\nHello")
+    [line] = [r for r in caplog.records if "smtp_sink_received" in r.getMessage()]
+    assert not ConsoleFilter().filter(line)
 
 
 def test_a_failed_write_answers_451_and_the_sink_keeps_serving(
