@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Redis is on every request's path; a hung server must cost milliseconds, not seconds.
     redis_timeout_seconds: float = 0.5
+    # Connections per process; a call past them waits for one (storage/keyvalue.py). An
+    # ingress replica takes up to `serve_max_ongoing_requests` at once, each with a Redis call
+    # in flight, and under overload a connection is busy for as long as its loop lags.
+    redis_max_connections: int = Field(default=256, ge=1)
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""

@@ -27,13 +27,20 @@ REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 def connect_redis(settings: Settings) -> aioredis.Redis:
-    """A pooled client with short timeouts, so a hung Redis costs a request milliseconds."""
-    return aioredis.from_url(
+    """A pooled client with short timeouts, so a hung Redis costs a request milliseconds.
+
+    When every connection is in use, a call waits for one (at most the same timeout) instead
+    of failing: redis-py's default pool raises at once past 100, and the checks fail open, so
+    a burst of 128 users' requests skipped rate limits and cache reads (load-history.md)."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout_seconds,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         decode_responses=True,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 def fail_open(check: str, error: BaseException) -> None:

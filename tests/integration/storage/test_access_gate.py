@@ -1,6 +1,7 @@
 """The gateway's admission check against real Redis: 100 requests a minute per caller and
 route, the session-revocation marker in the same round trip, and failing open without Redis."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -54,6 +55,17 @@ async def test_a_revoked_session_is_reported_in_the_same_check(
     await SessionRevocations(connect_redis(settings), 900).revoke([revoked])
     assert (await gate.admit("u1", "/auth/me", revoked)).session_revoked
     assert not (await gate.admit("u1", "/auth/me", live)).session_revoked
+
+
+async def test_more_checks_at_once_than_connections_wait_for_one(settings: Settings) -> None:
+    """Past its connections the pool makes a check wait, not fail open (redis-py's default
+    pool raised at once, and 128 users' bursts went through unlimited)."""
+    few = settings.model_copy(update={"redis_max_connections": 4})
+    gate = AccessGate(connect_redis(few), limit_per_minute=20)
+    subject, before = f"user-{uuid.uuid4().hex}", fail_open_count("rate_limit")
+    admissions = await asyncio.gather(*(gate.admit(subject, "/auth/me") for _ in range(150)))
+    assert fail_open_count("rate_limit") == before
+    assert sum(admission.allowed for admission in admissions) == 20
 
 
 async def test_without_redis_requests_are_admitted_and_counted(settings: Settings) -> None:
