@@ -58,17 +58,12 @@ app.add_middleware(
 )
 app.add_middleware(RequestContextMiddleware)
 app.add_middleware(SecurityHeadersMiddleware)
-for module in (
-    ops,
-    auth,
-    users,
-    preferences,
-    courses,
-    roster,
-    enrollments,
-    certificates,
-    analytics,
-):
+# A request is matched against the routes in this order, and Serve matches it again to name
+# its route: the catalog's and the learners' routes (all but a few requests of the load mix)
+# come first, 50-60 us of matching a request less. No route of one router matches a path of
+# another (tests/unit/gateway/test_router_order.py), so the order changes no answer.
+ROUTERS = (courses, enrollments, ops, auth, users, preferences, roster, certificates, analytics)
+for module in ROUTERS:
     app.include_router(module.router)
 
 
