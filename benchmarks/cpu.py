@@ -25,6 +25,8 @@ class CpuUsage:
 
     seconds: float = 0.0
     busy_seconds: float = 0.0
+    # CPU time the hypervisor gave to other guests while this one wanted it.
+    steal_seconds: float = 0.0
     cores: int = psutil.cpu_count() or 1
     by_process: dict[str, float] = field(default_factory=dict)
 
@@ -32,6 +34,12 @@ class CpuUsage:
     def busy_share(self) -> float:
         """The machine's CPU that was busy, 0..1 of all cores over the block."""
         return self.busy_seconds / (self.seconds * self.cores) if self.seconds else 0.0
+
+    @property
+    def steal_share(self) -> float:
+        """The CPU the hypervisor took, 0..1 of all cores over the block: runs of one code
+        differ by more when it is high, so a report names it."""
+        return self.steal_seconds / (self.seconds * self.cores) if self.seconds else 0.0
 
 
 def label(name: str, cmdline: list[str]) -> str:
@@ -89,6 +97,9 @@ def cpu_usage(children: str) -> Iterator[CpuUsage]:
     after, machine_after = cpu_seconds(), psutil.cpu_times()
     usage.seconds = time.monotonic() - started
     usage.busy_seconds = busy(machine_after) - busy(machine_before)
+    usage.steal_seconds = getattr(machine_after, "steal", 0.0) - getattr(
+        machine_before, "steal", 0.0
+    )
     totals: dict[str, float] = defaultdict(float)
     totals[children] = children_seconds() - children_before
     for pid, (name, spent) in after.items():

@@ -31,8 +31,10 @@ class Step:
     seconds: int
     rows: list[dict[str, str]]
     failures: list[dict[str, str]] = field(default_factory=list)
-    # CPU seconds per process label during the step (benchmarks/cpu.py).
+    # CPU seconds per process label during the step, and the share of the machine's CPU the
+    # hypervisor took (benchmarks/cpu.py).
     cpu: dict[str, float] = field(default_factory=dict)
+    steal: float = 0.0
 
     def figure(self, column: str, name: str = "Aggregated") -> float:
         row = next((r for r in self.rows if r["Name"] == name), None)
@@ -255,7 +257,8 @@ def cpu_table(result: LoadResult) -> list[str]:
         lines += [
             "",
             f"CPU per request, {target} at {step.users} users: **{total:.2f} ms** in all "
-            "(the machine's processes, locust included):",
+            "(the machine's processes, locust included; the hypervisor took "
+            f"{step.steal:.1%} of the machine's CPU time in the step, as steal):",
             "",
             "| process | CPU ms per request |",
             "|---|---|",

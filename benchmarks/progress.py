@@ -323,7 +323,8 @@ def cpu_report(usage: dict[str, CpuUsage], peaks: dict[str, Run]) -> str:
         per = 1000 / done if done else float("nan")
         lines += [
             "",
-            f"{target}: the {spent.cores} cores were {spent.busy_share:.0%} busy; "
+            f"{target}: the {spent.cores} cores were {spent.busy_share:.0%} busy, and the "
+            f"hypervisor took {spent.steal_share:.1%} (steal); "
             f"{spent.busy_seconds * per:.2f} CPU ms per completion in all.",
             "",
             "| process | CPU ms per completion | share of the busy CPU |",

@@ -72,7 +72,7 @@ def run_step(step: Step, host: str, work: Path, index: int, out: Path) -> Step:
         cpu_usage(children="locust (the load generator)") as spent,
     ):
         subprocess.run(command, env=env, check=False, stdout=output, stderr=subprocess.STDOUT)
-    step.cpu = spent.by_process
+    step.cpu, step.steal = spent.by_process, spent.steal_share
     step.rows = locust_stats(prefix)
     step.failures = locust_stats(prefix, "failures")
     return step
