@@ -30,16 +30,20 @@ class CpuUsage:
     cores: int = psutil.cpu_count() or 1
     by_process: dict[str, float] = field(default_factory=dict)
 
+    def share(self, cpu_seconds: float) -> float:
+        """`cpu_seconds` as a share, 0..1, of all cores over the block."""
+        return cpu_seconds / (self.seconds * self.cores) if self.seconds else 0.0
+
     @property
     def busy_share(self) -> float:
-        """The machine's CPU that was busy, 0..1 of all cores over the block."""
-        return self.busy_seconds / (self.seconds * self.cores) if self.seconds else 0.0
+        """The machine's CPU that was busy."""
+        return self.share(self.busy_seconds)
 
     @property
     def steal_share(self) -> float:
-        """The CPU the hypervisor took, 0..1 of all cores over the block: runs of one code
-        differ by more when it is high, so a report names it."""
-        return self.steal_seconds / (self.seconds * self.cores) if self.seconds else 0.0
+        """The CPU the hypervisor took: runs of one code differ by more when it is high, so a
+        report names it."""
+        return self.share(self.steal_seconds)
 
 
 def label(name: str, cmdline: list[str]) -> str:

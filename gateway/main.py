@@ -1,7 +1,8 @@
 """The gateway ingress deployment and the one function that builds the Serve application graph.
 
-`serve run gateway.main:build_app` and `smartcourse up` both use `build_app`; nothing imports
-this module (the CLI refers to it by import path), so the layering of DESIGN.md holds.
+`serve run gateway.main:build_app` and `smartcourse up` both use `build_app`; no module of the
+application imports this one (the CLI refers to it by import path, only tests import it), so
+the layering of DESIGN.md holds.
 
 The ingress runs the HTTP routes and the light services (auth, users, catalog, courses,
 enrollment, progress, notifications, certificates, analytics) in its own process: a request
