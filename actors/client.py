@@ -15,8 +15,9 @@ from typing import Any
 from actors.ops import Op, placement_key
 from actors.placement import shard_index
 from actors.shards import shard_handles
-from core.errors import DependencyDown, DomainError
+from core.errors import DependencyDown
 from core.settings import Settings
+from storage.batching import Coalescer
 from storage.telemetry import current_carrier
 
 
@@ -26,37 +27,19 @@ class ShardLane:
 
     def __init__(self, handle: Any, timeout: float) -> None:
         self.handle, self.timeout = handle, timeout
-        self.waiting: list[tuple[Op, dict[str, str], asyncio.Future]] = []
-        self.sending: asyncio.Task | None = None
+        self.calls: Coalescer[tuple[Op, dict[str, str]], Any] = Coalescer(self.send)
 
     def submit(self, op: Op) -> asyncio.Future:
-        answer = asyncio.get_running_loop().create_future()
-        self.waiting.append((op, current_carrier(), answer))
-        if self.sending is None or self.sending.done():
-            self.sending = asyncio.create_task(self.send())
-        return answer
+        return self.calls.submit((op, current_carrier()))
 
-    async def send(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
-            try:
-                ops = [op for op, _, _ in batch]
-                traces = [carrier for _, carrier, _ in batch]
-                results = await asyncio.wait_for(self.handle.call.remote(ops, traces), self.timeout)
-            except (TimeoutError, Exception) as error:  # the actor died past its retries
-                failure = DependencyDown("The progress service is unavailable; retry")
-                failure.__cause__ = error
-                for _, _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(failure)
-                continue
-            for (_, _, answer), result in zip(batch, results, strict=True):
-                if answer.done():
-                    continue
-                if isinstance(result, DomainError):
-                    answer.set_exception(result)
-                else:
-                    answer.set_result(result)
+    async def send(self, batch: list[tuple[Op, dict[str, str]]]) -> list[Any]:
+        """The results in order; a DomainError among them is raised to its own caller."""
+        ops = [op for op, _ in batch]
+        traces = [carrier for _, carrier in batch]
+        try:
+            return await asyncio.wait_for(self.handle.call.remote(ops, traces), self.timeout)
+        except Exception as error:  # the actor died past its retries, or did not answer in time
+            raise DependencyDown("The progress service is unavailable; retry") from error
 
 
 class ShardClient:

@@ -14,6 +14,7 @@ pages keep the count they were built with (at most their 5 minutes).
 
 Reads answer the stored JSON text, which the gateway sends as it is: a hit costs no parse,
 no model validation and no serialisation. The count is spliced in front of the stored view.
+Reads that arrive together share one MGET (storage/batching.py).
 
 A Redis failure reads through to PostgreSQL (fail open).
 """
@@ -21,12 +22,14 @@ A Redis failure reads through to PostgreSQL (fail open).
 import hashlib
 import json
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from core.courses import CatalogQuery
-from storage.keyvalue import REDIS_ERRORS, fail_open
+from storage.batching import Coalescer
+from storage.keyvalue import REDIS_BATCHES_IN_FLIGHT, REDIS_ERRORS, fail_open
 
 ALL_CATEGORIES = "*"
 
@@ -53,25 +56,37 @@ def catalog_key(query: CatalogQuery) -> str:
 class CourseCache:
     def __init__(self, redis: aioredis.Redis, course_ttl: int, catalog_ttl: int) -> None:
         self._redis, self._course_ttl, self._catalog_ttl = redis, course_ttl, catalog_ttl
+        self._reads: Coalescer[tuple[str, ...], list[str | None]] = Coalescer(
+            self._mget, in_flight=REDIS_BATCHES_IN_FLIGHT
+        )
 
     async def course(self, course_id: int) -> str | None:
         """The course's public view as JSON text, with its current seat count."""
-        try:
-            view, enrolled = await self._redis.mget(course_key(course_id), seats_key(course_id))
-        except REDIS_ERRORS as error:
-            fail_open("course_cache", error)
+        values = await self._read(course_key(course_id), seats_key(course_id))
+        if values is None:
             return None
+        view, enrolled = values
         if view is None or enrolled is None:
             return None
         return f'{{"enrolled_count":{int(enrolled)},{view[1:]}'
 
     async def catalog(self, query: CatalogQuery) -> str | None:
         """The catalog page as JSON text."""
+        values = await self._read(catalog_key(query))
+        return None if values is None else values[0]
+
+    async def _read(self, *keys: str) -> list[str | None] | None:
+        """The keys' values; None when Redis failed (fail open)."""
         try:
-            return await self._redis.get(catalog_key(query))
+            return await self._reads.submit(keys)
         except REDIS_ERRORS as error:
             fail_open("course_cache", error)
             return None
+
+    async def _mget(self, reads: list[tuple[str, ...]]) -> list[list[str | None]]:
+        """The reads that arrived while the last one was on its way, as one MGET."""
+        values = iter(await self._redis.mget([key for keys in reads for key in keys]))
+        return [list(islice(values, len(keys))) for keys in reads]
 
     async def put_course(self, course_id: int, view: dict[str, Any]) -> None:
         try:

@@ -22,6 +22,9 @@ FAIL_OPEN = Counter(
     "Checks that let a request through because Redis did not answer",
     ["check"],
 )
+# How many batched Redis calls of one kind a process keeps on their way at once
+# (storage/batching.py): more than one, so a call rarely waits for another's answer.
+REDIS_BATCHES_IN_FLIGHT = 4
 # What a Redis call can raise when the server is down, slow or gone mid-reply.
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
