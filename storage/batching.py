@@ -33,17 +33,16 @@ class Coalescer(Generic[Item, Result]):
     ) -> None:
         self._send, self._in_flight = send, in_flight
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._sending = 0  # senders that have not ended yet, counted down as they end
-        self._senders: set[asyncio.Task[None]] = set()  # held, as the loop holds tasks weakly
+        # The senders on their way, held here too (the loop holds tasks weakly). Each leaves
+        # as it ends, not in a done callback a tick later, when a call might find no room
+        # while no sender is left to take it.
+        self._senders: set[asyncio.Task[None]] = set()
 
     def submit(self, item: Item) -> asyncio.Future[Result]:
         answer: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, answer))
-        if len(self._waiting) == 1 and self._sending < self._in_flight:
-            self._sending += 1
-            sender = asyncio.create_task(self._drain())
-            self._senders.add(sender)
-            sender.add_done_callback(self._senders.discard)
+        if len(self._waiting) == 1 and len(self._senders) < self._in_flight:
+            self._senders.add(asyncio.create_task(self._drain()))
         return answer
 
     async def _drain(self) -> None:
@@ -52,7 +51,7 @@ class Coalescer(Generic[Item, Result]):
                 batch, self._waiting = self._waiting, []
                 await self._answer(batch)
         finally:
-            self._sending -= 1
+            self._senders.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _answer(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:

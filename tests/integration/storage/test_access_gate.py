@@ -86,3 +86,16 @@ async def test_the_check_survives_a_server_that_lost_its_scripts(
     await connect_redis(settings).script_flush()  # as after a Redis restart
     assert (await gate.admit(subject, "/auth/me")).allowed
     assert int(await connect_redis(settings).get(rate_limit_key(subject, "/auth/me"))) == 2
+
+
+async def test_checks_sent_together_survive_a_server_that_lost_its_scripts(
+    gate: AccessGate, settings: Settings
+) -> None:
+    """A batch of checks finds the script gone: none of them ran, so each is sent again once
+    the script is loaded, and each is counted exactly once."""
+    subject = f"user-{uuid.uuid4().hex}"
+    assert (await gate.admit(subject, "/auth/me")).allowed
+    await connect_redis(settings).script_flush()
+    admissions = await asyncio.gather(*(gate.admit(subject, "/auth/me") for _ in range(10)))
+    assert all(admission.allowed for admission in admissions)
+    assert int(await connect_redis(settings).get(rate_limit_key(subject, "/auth/me"))) == 11
