@@ -1,6 +1,6 @@
 """Per-request plumbing: the request id in every log line, Prometheus request metrics
 labelled by route template (never the raw path, so cardinality stays bounded), and the
-request's trace span named after that template.
+request id on the request's trace span (FastAPI's own, which it names after that template).
 
 Serve's proxy assigns `x-request-id` (keeping a client's own) and puts it on the response; the
 middleware reads it from the request so logs carry the same id."""
@@ -25,6 +25,7 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
 )
 REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_ATTRIBUTE = "smartcourse.request_id"
 # Only plain ids reach the logs, so a client cannot forge log lines through the header.
 SAFE_ID = re.compile(rb"[A-Za-z0-9._-]+")
 
@@ -48,6 +49,9 @@ class RequestContextMiddleware:
             return
         rid = incoming_request_id(scope)
         token = request_id.set(rid)
+        # FastAPI's server span (it names it after the route template) is current here, and
+        # ends with the response: the request id that finds it goes on first.
+        trace.get_current_span().set_attribute(REQUEST_ID_ATTRIBUTE, rid)
         status = 500
         started = time.perf_counter()
 
@@ -63,8 +67,6 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "-")
-            # Serve's replica span is this request's span; the route template names it.
-            trace.get_current_span().update_name(f"{method} {template}")
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template, str(status)).observe(time.perf_counter() - started)
             request_id.reset(token)

@@ -1,5 +1,6 @@
 """A minimal OTLP/HTTP trace receiver for the tests: the system exports to it as it would to
-Jaeger, and tests read the spans it received (trace id, span id, parent, name, service)."""
+Jaeger, and tests read the spans it received (trace id, span id, parent, name, service and
+the span's string attributes)."""
 
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ class ReceivedSpan:
     parent_id: str
     name: str
     service: str
+    attributes: dict[str, str]
 
 
 class Collector:
@@ -66,6 +68,11 @@ class Collector:
                         span.parent_span_id.hex(),
                         span.name,
                         service,
+                        {
+                            attribute.key: attribute.value.string_value
+                            for attribute in span.attributes
+                            if attribute.value.HasField("string_value")
+                        },
                     )
                     for span in scope_spans.spans
                 )

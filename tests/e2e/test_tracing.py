@@ -2,8 +2,11 @@
 from the gateway through the shard actor to the group commit that made it durable, and an
 enrollment's trace follows its event through Kafka into the consumers."""
 
+import uuid
+
 import httpx
 
+from gateway.observability import REQUEST_ID_ATTRIBUTE
 from tests.conftest import System
 from tests.e2e.accounts import account
 from tests.e2e.catalog import active_enrollment, lesson_ids, poll, published_course
@@ -11,6 +14,22 @@ from tests.otlp import Collector, ReceivedSpan
 
 ROUTE_SPAN = "POST /lessons/{lesson_id}/complete"
 ENROLL_SPAN = "POST /enrollments"
+
+
+def own_trace(traces: Collector, route: str, request_id: str) -> list[ReceivedSpan] | None:
+    """The spans received so far of the trace whose `route` span is the request `request_id`.
+    (Not "the first new trace": an earlier test's spans may still arrive after a request.)"""
+    span = next(
+        (s for s in traces.named(route) if s.attributes.get(REQUEST_ID_ATTRIBUTE) == request_id),
+        None,
+    )
+    return None if span is None else traces.trace(span.trace_id)
+
+
+def traced(headers: dict[str, str]) -> tuple[dict[str, str], str]:
+    """`headers` with a request id of the test's own, and that id."""
+    request_id = f"test-{uuid.uuid4().hex}"
+    return {**headers, "x-request-id": request_id}, request_id
 
 
 def chain(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[str]:
@@ -30,15 +49,12 @@ async def test_a_lesson_completion_is_one_trace_from_gateway_to_commit(
     course = await published_course(client, owner)
     await active_enrollment(client, student, course["id"])
     lesson = lesson_ids(course)[0]
-    seen = {span.trace_id for span in traces.named(ROUTE_SPAN)}
-    answer = await client.post(f"/lessons/{lesson}/complete", headers=student.headers)
+    headers, request_id = traced(student.headers)
+    answer = await client.post(f"/lessons/{lesson}/complete", headers=headers)
     assert answer.status_code == 200, answer.text
 
     async def exported() -> list[ReceivedSpan] | None:
-        new = [span for span in traces.named(ROUTE_SPAN) if span.trace_id not in seen]
-        if not new:
-            return None
-        spans = traces.trace(new[0].trace_id)
+        spans = own_trace(traces, ROUTE_SPAN, request_id) or []
         names = {span.name for span in spans}
         return spans if {"shard Complete", "postgres group commit"} <= names else None
 
@@ -61,17 +77,14 @@ async def test_an_enrollment_trace_reaches_the_workflow_and_the_event_consumers(
     work on `enrollment.created` joins the same trace."""
     owner, student = await account(system.settings, "instructor"), await account(system.settings)
     course = await published_course(client, owner)
-    seen = {span.trace_id for span in traces.named(ENROLL_SPAN)}
-    answer = await client.post(
-        "/enrollments", json={"course_id": course["id"]}, headers=student.headers
-    )
+    headers, request_id = traced(student.headers)
+    answer = await client.post("/enrollments", json={"course_id": course["id"]}, headers=headers)
     assert answer.status_code == 202, answer.text
 
     async def followed() -> list[ReceivedSpan] | None:
-        new = [span for span in traces.named(ENROLL_SPAN) if span.trace_id not in seen]
-        if not new:
+        spans = own_trace(traces, ENROLL_SPAN, request_id)
+        if spans is None:
             return None
-        spans = traces.trace(new[0].trace_id)
         consumers = {s.service for s in spans if s.name == "consume enrollment.created"}
         activities = {s.name for s in spans if s.service == "smartcourse-workflows"}
         # Each process exports its spans in its own batches: wait for every span asserted below.
