@@ -5,7 +5,8 @@ tracemalloc over 100,000 entities. The goal (issue 14): <= 1 KB with 10 lessons 
 million active learners fit in 1 GB of shard memory.
 
 `python -m benchmarks.entity_memory [--entities 100000] [--report
-benchmarks/results/entity_memory.md]` (a few seconds; not part of any test run).
+benchmarks/results/entity_memory.md]` (a few seconds; not part of any test run). `make bench`
+(benchmarks/progress.py) measures the same after its rounds.
 """
 
 import argparse
@@ -15,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from actors.entities.enrollment import StudentEntity
-from benchmarks.progress import machine
 from core.enrollments import enrollment_state
 
+ENTITIES = 100_000
 LESSONS_DONE = 10
 CASES = {"10 lessons done": 0, "10 lessons done, 2 quizzes tried": 2}
 
@@ -45,12 +46,23 @@ def bytes_per_entity(entities: int, quizzes: int) -> float:
     return (after - before) / len(held) - 8
 
 
+def table(entities: int) -> list[str]:
+    """Each case's bytes per entity over `entities` entities, as a Markdown table."""
+    rows = [(name, bytes_per_entity(entities, quizzes)) for name, quizzes in CASES.items()]
+    return [
+        "| case | bytes per entity | a million in |",
+        "|---|---:|---:|",
+        *(f"| {name} | {size:,.0f} | {size * 1e6 / 2**30:.2f} GiB |" for name, size in rows),
+    ]
+
+
 def main() -> None:
+    from benchmarks.progress import machine
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entities", type=int, default=100_000)
+    parser.add_argument("--entities", type=int, default=ENTITIES)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/entity_memory.md"))
     args = parser.parse_args()
-    rows = [(name, bytes_per_entity(args.entities, q)) for name, q in CASES.items()]
     lines = [
         "# Shard memory per active enrollment entity",
         "",
@@ -60,9 +72,7 @@ def main() -> None:
         "One student entity holding one active enrollment, built as a shard loads it "
         "(`core.enrollments.enrollment_state`). Goal: <= 1,024 bytes with 10 lessons done.",
         "",
-        "| case | bytes per entity | a million in |",
-        "|---|---:|---:|",
-        *(f"| {name} | {size:,.0f} | {size * 1e6 / 2**30:.2f} GiB |" for name, size in rows),
+        *table(args.entities),
         "",
     ]
     args.report.write_text("\n".join(lines))

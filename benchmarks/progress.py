@@ -33,6 +33,8 @@ import redis
 from sqlalchemy import func, select
 
 from benchmarks.cpu import CpuUsage, cpu_usage
+from benchmarks.entity_memory import ENTITIES
+from benchmarks.entity_memory import table as entity_table
 from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
 from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
 from benchmarks.population import Population, seed_population
@@ -353,6 +355,18 @@ def lag_report(lags: list[tuple]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def entity_report() -> str:
+    lines = [
+        "",
+        "Shard memory per active enrollment entity (benchmarks/entity_memory.py: one student's "
+        f"entity holding one enrollment, {ENTITIES:,} of them, tracemalloc; goal <= 1,024 bytes "
+        "with 10 lessons done):",
+        "",
+        *entity_table(ENTITIES),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def spare_redis_url(url: str) -> str:
     """The URL of a Redis database holding no keys. Ids repeat in a fresh PostgreSQL database,
     so an earlier run's cached rows must not be read, and a test session's must not be
@@ -444,6 +458,7 @@ def main() -> None:
         report(runs, acknowledged, time.monotonic() - started)
         + cpu_report(usage, firsts)
         + lag_report(lags)
+        + entity_report()
     )
     (RESULTS / "progress.md").write_text(text)
     print(text)
