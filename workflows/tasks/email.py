@@ -12,12 +12,12 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-import redis
 from pydantic import ValidationError
 
 from core.emails import EmailRequest, render
 from core.settings import Settings, get_settings
 from workflows.celery_app import BackoffTask, app, celery_for
+from workflows.tasks.markers import send_once
 
 log = logging.getLogger(__name__)
 SEND_EMAIL = "smartcourse.email.send"
@@ -56,16 +56,10 @@ def send_email(self: BackoffTask, payload: dict) -> str:
     """Send one email; answers "sent", or "duplicate" when its dedupe key was already sent."""
     request = EmailRequest.model_validate(payload)
     settings = get_settings()
-    markers = redis.Redis.from_url(settings.redis_url)
-    try:
-        if request.dedupe_key and markers.exists(sent_key(request.dedupe_key)):
-            log.info("event=email_duplicate kind=%s task_id=%s", request.kind, self.request.id)
-            return "duplicate"
-        deliver(settings, build_message(settings, request))
-        if request.dedupe_key:
-            markers.set(sent_key(request.dedupe_key), 1, ex=settings.idempotency_ttl_seconds)
-    finally:
-        markers.close()
+    key = sent_key(request.dedupe_key) if request.dedupe_key else None
+    if not send_once(settings, key, lambda: deliver(settings, build_message(settings, request))):
+        log.info("event=email_duplicate kind=%s task_id=%s", request.kind, self.request.id)
+        return "duplicate"
     log.info(
         "event=email_sent kind=%s task_id=%s attempt=%d",
         request.kind,

@@ -8,11 +8,11 @@ marker and stops. Logs carry the kind and channel, never the text.
 import asyncio
 import logging
 
-import redis
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
 from workflows.celery_app import BackoffTask, app, celery_for
+from workflows.tasks.markers import send_once
 from workflows.tasks.providers import OutboundMessage, provider_for
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,10 @@ def sent_key(message: OutboundMessage) -> str:
 def send(task: BackoffTask, payload: dict) -> str:
     message = OutboundMessage.model_validate(payload)
     settings = get_settings()
-    markers = redis.Redis.from_url(settings.redis_url)
-    try:
-        if markers.exists(sent_key(message)):
-            return "duplicate"
-        provider_for(settings, message.channel).send(message)
-        markers.set(sent_key(message), 1, ex=settings.idempotency_ttl_seconds)
-    finally:
-        markers.close()
+    if not send_once(
+        settings, sent_key(message), lambda: provider_for(settings, message.channel).send(message)
+    ):
+        return "duplicate"
     log.info(
         "event=message_sent channel=%s kind=%s task_id=%s attempt=%d",
         message.channel,
