@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from core.emails import EmailRequest, render
 from core.settings import Settings, get_settings
+from storage.sent_markers import send_once
 from workflows.celery_app import BackoffTask, app, celery_for
-from workflows.tasks.markers import send_once
 
 log = logging.getLogger(__name__)
 SEND_EMAIL = "smartcourse.email.send"

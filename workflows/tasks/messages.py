@@ -11,8 +11,8 @@ import logging
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
+from storage.sent_markers import send_once
 from workflows.celery_app import BackoffTask, app, celery_for
-from workflows.tasks.markers import send_once
 from workflows.tasks.providers import OutboundMessage, provider_for
 
 log = logging.getLogger(__name__)

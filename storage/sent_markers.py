@@ -1,5 +1,6 @@
-"""At most once per dedupe key, for the message tasks (email, SMS, push): a redelivered or
-retried task finds its key's Redis marker and does not send again.
+"""The sent markers in Redis: at most once per dedupe key, for the message tasks (email, SMS,
+push, in workflows/tasks): a redelivered or retried task finds its key's marker and does not
+send again.
 
 One Redis client per worker process, its connection pool shared by the pool's threads: a client
 made and closed per task cost a connection and its handshake per message, a quarter of an email
