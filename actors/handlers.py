@@ -40,8 +40,9 @@ class Subscription:
     handler: Handler
     # Other event types on these topics are skipped without a database round trip.
     event_types: frozenset[str]
-    # Its effects are rows only (no call out), so a poll's events may share one transaction
-    # and go to the handler together.
+    # Its effects are rows, and hand-overs that send once per dedupe key (the notices' messages),
+    # so a poll's events may share one transaction and go to the handler together: a poll that
+    # fails is redone one event at a time, and what it handed over is not sent twice.
     batched: bool = False
 
 
@@ -49,7 +50,10 @@ __all__ = ["CONSUMERS", "Handler", "Poison", "Subscription", "required"]
 
 CONSUMERS: dict[str, Subscription] = {
     "notification-consumer": Subscription(
-        ["enrollment.events", "progress.events", "course.events", "user.events"], notify, NOTIFIED
+        ["enrollment.events", "progress.events", "course.events", "user.events"],
+        notify,
+        NOTIFIED,
+        batched=True,
     ),
     "analytics-consumer": Subscription(
         ["user.events", "course.events", "enrollment.events", "progress.events"],

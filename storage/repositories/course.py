@@ -1,6 +1,6 @@
 """Courses, their prerequisites, modules, lessons and materials in PostgreSQL."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,12 +54,21 @@ class CourseRepository:
         """Write the changes made to the rows it handed out (the commit is the caller's)."""
         await self.session.flush()
 
-    async def title(self, course_id: int) -> str | None:
-        return await self.session.scalar(select(Course.title).where(Course.id == course_id))
+    async def titles(self, course_ids: Iterable[int]) -> dict[int, str]:
+        """The title of each of the courses that exists."""
+        return await self.titles_of(Course, course_ids)
 
-    async def module_title(self, module_id: int) -> str | None:
-        """The module's title, also of a removed module (its events may arrive after)."""
-        return await self.session.scalar(select(Module.title).where(Module.id == module_id))
+    async def module_titles(self, module_ids: Iterable[int]) -> dict[int, str]:
+        """The title of each of the modules that exists, also of a removed one (its events may
+        arrive after)."""
+        return await self.titles_of(Module, module_ids)
+
+    async def titles_of(self, model: type[Course | Module], ids: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(model.id, model.title).where(model.id.in_(wanted)))
+        return {row_id: title for row_id, title in rows}
 
     async def prerequisite_ids(self, course_id: int) -> list[int]:
         rows = await self.session.scalars(

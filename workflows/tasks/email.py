@@ -6,7 +6,6 @@ per key: a redelivered or retried task finds the Redis marker and stops. Recipie
 never reach the logs.
 """
 
-import asyncio
 import logging
 import smtplib
 from email.message import EmailMessage
@@ -76,8 +75,3 @@ def enqueue_email(settings: Settings, request: EmailRequest) -> str:
         SEND_EMAIL, args=[request.model_dump(mode="json")], argsrepr=f"({request.kind!r},)"
     )
     return result.id
-
-
-async def enqueue_email_async(settings: Settings, request: EmailRequest) -> str:
-    """`enqueue_email` for event loops: the publish runs in a worker thread."""
-    return await asyncio.to_thread(enqueue_email, settings, request)

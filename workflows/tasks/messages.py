@@ -5,7 +5,6 @@ A message is sent at most once per dedupe key: a redelivered or retried task fin
 marker and stops. Logs carry the kind and channel, never the text.
 """
 
-import asyncio
 import logging
 
 from pydantic import ValidationError
@@ -62,7 +61,3 @@ def enqueue_message(settings: Settings, message: OutboundMessage) -> str:
         argsrepr=f"({message.kind!r},)",
     )
     return result.id
-
-
-async def enqueue_message_async(settings: Settings, message: OutboundMessage) -> str:
-    return await asyncio.to_thread(enqueue_message, settings, message)
