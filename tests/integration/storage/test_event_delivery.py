@@ -295,3 +295,38 @@ async def test_the_analytics_group_counts_a_poll_once_and_parks_what_spoils_one(
     parked = await dead_lettered(system.settings, partitions, spoilt)
     assert b"analytics-consumer" in {dict(m.headers)["group"] for m in parked}
     assert await drops_counted(db, course_id, 3)()
+
+
+async def test_the_notification_group_notifies_a_poll_once_and_parks_what_spoils_one(
+    system: System, db: Database, partitions: dict[str, int]
+) -> None:
+    """The notification group applies a poll's events in one transaction too. An event naming
+    a module that does not exist fails it, and the poll is applied one event at a time instead:
+    the certificate's notice is written once and the spoilt event is dead-lettered."""
+    student = await account(system.settings)
+    spoilt = sample("progress.module_completed")
+    spoilt.data |= {"student_id": student.id}
+    good = certificate_issued(student.id, 81)
+    kafka = producer(system.settings, raw=True)
+    await kafka.start()
+    try:
+        for event in (spoilt, good):  # one partition (one key), in this order
+            await kafka.send(
+                topic_name(system.settings, "enrollment.events"),
+                json.dumps(event.model_dump(mode="json")).encode(),
+                key=str(student.id).encode(),
+                headers=[(EVENT_TYPE_HEADER, event.type.encode())],
+            )
+        await kafka.flush()
+    finally:
+        await kafka.stop()
+
+    async def told() -> bool:
+        return await certificate_notices(db, student.id) == 1
+
+    await poll(told)
+    payload = json.dumps(spoilt.model_dump(mode="json")).encode()
+    parked = await dead_lettered(system.settings, partitions, payload)
+    assert {dict(m.headers)["group"] for m in parked} == {b"notification-consumer"}
+    assert b"does not exist" in dict(parked[0].headers)["error"]
+    assert await certificate_notices(db, student.id) == 1
