@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from benchmarks.progress import machine
+from benchmarks.machine import machine
 from benchmarks.rounds import alternate, medians
 from core.events import TOPICS
 from core.settings import Settings

@@ -57,7 +57,7 @@ def table(entities: int) -> list[str]:
 
 
 def main() -> None:
-    from benchmarks.progress import machine
+    from benchmarks.machine import machine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=ENTITIES)

@@ -118,7 +118,8 @@ def ray_and_serve_alone(settings: Settings) -> Footprint:
 
 
 def main() -> None:
-    from benchmarks.progress import RESULTS, bench_settings, deployed_stack, machine
+    from benchmarks.machine import machine
+    from benchmarks.progress import RESULTS, bench_settings, deployed_stack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = bench_settings(Path(tempfile.mkdtemp(prefix="sc-footprint-")))

@@ -12,7 +12,6 @@ each database is dropped afterwards.
 import argparse
 import asyncio
 import os
-import subprocess
 import tempfile
 import threading
 import time
@@ -28,6 +27,7 @@ import ray
 from benchmarks.jobs_report import write_results
 from benchmarks.jobs_seed import Shape, seed
 from benchmarks.jobs_sql import QUERIES
+from benchmarks.machine import machine
 from core.settings import Settings, get_settings
 from jobs import JOBS, run_job
 from storage import migrate
@@ -156,14 +156,6 @@ def one_size(base: Settings, completions: int, out: Path) -> tuple[list[Timing],
         return measure(settings, written, out), seeded
     finally:
         asyncio.run(migrate.drop_database(url))
-
-
-def machine() -> str:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    model = next(
-        (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line), "?"
-    )
-    return f"{model}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
 
 
 def main(argv: list[str] | None = None) -> None:

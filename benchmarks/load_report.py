@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 
 from benchmarks.enrollment_workflow import ARRIVAL_SECONDS, START_SECONDS
 from benchmarks.footprint import Footprint
-from benchmarks.progress import machine, verdict
+from benchmarks.machine import machine
+from benchmarks.progress import verdict
 
 # The seed design's targets (ms at each step; seconds for the workflow and the event lag).
 LATENCY_TARGETS = {"p50": 100, "p95": 200, "p99": 500}

@@ -38,6 +38,7 @@ from benchmarks.entity_memory import ENTITIES
 from benchmarks.entity_memory import table as entity_table
 from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
 from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
+from benchmarks.machine import machine
 from benchmarks.population import Population, seed_population
 from core.settings import Settings, get_settings
 from serve import runtime
@@ -259,24 +260,6 @@ async def stored_completions(settings: Settings, population: Population) -> int:
             )
     finally:
         await db.dispose()
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory = next(
-        line
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    kib = int(memory.split()[1])
-    return f"{os.cpu_count()} CPUs ({cpu}), {kib / 1024 / 1024:.0f} GiB RAM, {platform.platform()}"
 
 
 def verdict(met: bool) -> str:

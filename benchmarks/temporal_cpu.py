@@ -30,7 +30,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from benchmarks.progress import machine
+from benchmarks.machine import machine
 from benchmarks.rounds import alternate, medians
 from core.settings import Settings
 from serve.processes import free_port
