@@ -135,6 +135,10 @@ class Notice:
     values: dict[str, str]
     wanted: dict[str, list[int]]
 
+    def message_key(self, user: int) -> str:
+        """The dedupe key of the recipient's email, SMS or push: each is sent once."""
+        return f"{self.key}:{user}"
+
 
 async def notify(uow: UnitOfWork, events: Sequence[EventEnvelope], deps: Collaborators) -> None:
     """Every notice of `events`."""
@@ -203,7 +207,7 @@ def messages_of(notice: Notice) -> list[OutboundMessage]:
                 kind=notice.kind,
                 title=text.title,
                 body=text.body,
-                dedupe_key=f"{notice.key}:{user}",
+                dedupe_key=notice.message_key(user),
             )
             for user in users
         ]
@@ -228,7 +232,7 @@ async def emails_of(uow: UnitOfWork, notices: Sequence[Notice]) -> list[EmailReq
                     to=contact.email,
                     name=contact.full_name,
                     context=notice.values,
-                    dedupe_key=f"{notice.key}:{user}",
+                    dedupe_key=notice.message_key(user),
                 )
             )
     return emails

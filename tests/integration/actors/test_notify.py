@@ -32,13 +32,18 @@ def notifying(database: Settings) -> Iterator[Settings]:
     delete_broker_objects(own)
 
 
+CHANNEL_QUEUES = ("email_queue", "sms_queue", "push_queue")
+
+
 def waiting(settings: Settings) -> dict[str, int]:
     """The messages on each channel's queue."""
     found = {}
     with celery_for(settings).connection_for_write() as conn:
-        for queue in task_queues(settings.celery_queue_prefix)[:3]:
+        for queue in task_queues(settings.celery_queue_prefix):
             name = queue.name.removeprefix(settings.celery_queue_prefix)
-            found[name] = queue.bind(conn.default_channel).queue_declare(passive=True).message_count
+            if name in CHANNEL_QUEUES:
+                declared = queue.bind(conn.default_channel).queue_declare(passive=True)
+                found[name] = declared.message_count
     return found
 
 
