@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from benchmarks.machine import machine
+from benchmarks.machine import machine, python_speed
 from benchmarks.rounds import alternate, medians
 from core.events import TOPICS
 from core.settings import Settings
@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/broker_idle.md"))
     args = parser.parse_args()
+    python_speed()  # the speed reference, taken before this run starts anything
     results = alternate(WAITS_MS, args.rounds, one_round)
     args.report.write_text(report(results))
     print(f"wrote {args.report}")

@@ -118,9 +118,10 @@ def ray_and_serve_alone(settings: Settings) -> Footprint:
 
 
 def main() -> None:
-    from benchmarks.machine import machine
+    from benchmarks.machine import machine, python_speed
     from benchmarks.progress import RESULTS, bench_settings, deployed_stack
 
+    python_speed()  # the speed reference, taken before this run starts anything
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = bench_settings(Path(tempfile.mkdtemp(prefix="sc-footprint-")))
     # Ray's logical CPUs as `make run` has them (the benchmarks pin 2).

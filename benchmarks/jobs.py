@@ -27,7 +27,7 @@ import ray
 from benchmarks.jobs_report import write_results
 from benchmarks.jobs_seed import Shape, seed
 from benchmarks.jobs_sql import QUERIES
-from benchmarks.machine import machine
+from benchmarks.machine import machine, python_speed
 from core.settings import Settings, get_settings
 from jobs import JOBS, run_job
 from storage import migrate
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    python_speed()  # the speed reference, taken before this run starts anything
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = time.perf_counter()
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level="WARNING")

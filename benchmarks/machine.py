@@ -1,7 +1,13 @@
 """The machine a benchmark ran on, as its report names it: the CPUs, the memory, the platform,
 and how fast this machine runs Python. The same CPU name covers machines of different speeds
-(the "AMD EPYC" of 2026-12-07 ran a fixed Python loop at about half the speed of the one of
-the day before), so only reports with the same speed reference compare."""
+(the "AMD EPYC" of 2026-12-07 ran `make bench` at about 40 % of the peaks of the one of the
+day before), so only reports with the same speed reference compare.
+
+The reference is this thread's CPU time for the loop, so the other processes on the machine
+slow it less than they would a wall-clock time, yet they still do (caches, a busy sibling core):
+each benchmark takes it first, before it starts anything (`python_speed()` is cached), and its
+report reads that figure. On 2026-12-07 the loop measured 26.7-28.6 M steps/s on a quiet
+machine, and 16.7 by the wall clock at the end of a load run, with the stack still busy."""
 
 import os
 import platform
@@ -9,20 +15,20 @@ import time
 from functools import cache
 from pathlib import Path
 
-LOOP_STEPS = 2_000_000
+LOOP_STEPS = 1_000_000
 
 
 @cache
 def python_speed() -> float:
-    """Million steps per second of a fixed pure-Python loop, the best of three runs (under a
-    second in all)."""
+    """Million steps per second of a fixed pure-Python loop, the best of five runs by this
+    thread's CPU time (under half a second in all)."""
     best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
+    for _ in range(5):
+        started = time.thread_time()
         total = 0
         for step in range(LOOP_STEPS):
             total += step
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.thread_time() - started)
     return LOOP_STEPS / best / 1e6
 
 

@@ -38,7 +38,7 @@ from benchmarks.entity_memory import ENTITIES
 from benchmarks.entity_memory import table as entity_table
 from benchmarks.event_lag import CONCURRENCY as LAG_CONCURRENCY
 from benchmarks.event_lag import ENROLLMENTS, measure_event_lag
-from benchmarks.machine import machine
+from benchmarks.machine import machine, python_speed
 from benchmarks.population import Population, seed_population
 from core.settings import Settings, get_settings
 from serve import runtime
@@ -466,6 +466,7 @@ def bench_settings(out: Path, extra: dict[str, str] | None = None) -> Settings:
 
 
 def main() -> None:
+    python_speed()  # the speed reference, taken before this run starts anything
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.monotonic()
     out = Path(tempfile.mkdtemp(prefix="sc-bench-"))

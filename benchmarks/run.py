@@ -33,6 +33,7 @@ from benchmarks.enrollment_workflow import measure_enrollment_workflow
 from benchmarks.event_lag import measure_event_lag
 from benchmarks.footprint import measure
 from benchmarks.load_report import LoadResult, Step, write_report
+from benchmarks.machine import python_speed
 from benchmarks.progress import (
     RESULTS,
     bench_settings,
@@ -198,6 +199,7 @@ def main() -> None:
     # Progress lines: this run's steps and the stack's start; not every request and email.
     for name in ("benchmarks", "serve.stack"):
         logging.getLogger(name).setLevel(logging.INFO)
+    python_speed()  # the speed reference, taken before this run starts anything
     started = time.monotonic()
 
     def clock() -> float:

@@ -30,7 +30,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from benchmarks.machine import machine
+from benchmarks.machine import machine, python_speed
 from benchmarks.rounds import alternate, medians
 from core.settings import Settings
 from serve.processes import free_port
@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--workflows", type=int, default=300)
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/temporal.md"))
     args = parser.parse_args()
+    python_speed()  # the speed reference, taken before this run starts anything
     before = psutil.cpu_times()
     results = alternate(
         CONFIGURATIONS, args.rounds, lambda configuration: one_round(configuration, args.workflows)
