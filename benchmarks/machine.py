@@ -7,7 +7,10 @@ The reference is this thread's CPU time for the loop, so the other processes on 
 slow it less than they would a wall-clock time, yet they still do (caches, a busy sibling core):
 each benchmark takes it first, before it starts anything (`python_speed()` is cached), and its
 report reads that figure. On 2026-12-07 the loop measured 26.7-28.6 M steps/s on a quiet
-machine, and 16.7 by the wall clock at the end of a load run, with the stack still busy."""
+machine, and 16.7 by the wall clock at the end of a load run, with the stack still busy.
+It names the machine; it does not measure the host's other guests: on that day two load runs
+15 minutes apart, both with a reference of 25.6-28.6, differed by 27 % in the baseline's CPU
+per request (benchmarks/results/load-history.md)."""
 
 import os
 import platform
