@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     haproxy_timeout_server_seconds: int = 120
     haproxy_timeout_keep_alive_seconds: int = 30
     haproxy_maxconn: int = 2000
+    # HAProxy's own log: Ray sends it to a file under the temp folder that nothing rotates, and
+    # at `info` that is a line per request (3.5 GB a day at 200 requests/s). The access log
+    # is the replicas' (Serve's, rotated, shown by the dashboard); `info` adds HAProxy's.
+    haproxy_log_level: Literal["emerg", "alert", "crit", "err", "warning", "notice", "info"] = (
+        "notice"
+    )
     # Ray's HAProxy manager only reads stats through the admin socket.
     haproxy_socket_level: Literal["user", "operator", "admin"] = "operator"
     # Token auth guards the dashboard, its job API (which runs code) and Ray's gRPC ports. The

@@ -49,6 +49,7 @@ class Hardening:
     maxconn: int
     socket_level: str
     errors_dir: str
+    log_level: str
 
 
 def error_response(status: int) -> bytes:
@@ -77,13 +78,14 @@ def write_error_files(directory: Path) -> None:
 
 
 def harden(config: str, h: Hardening) -> str:
-    """The config with the socket private, side ports on `bind_host`, timeouts and the
-    connection cap from settings, `X-Forwarded-For` added, no `Server` banner, and every
-    error HAProxy answers itself in the envelope."""
+    """The config with the socket private, side ports on `bind_host`, timeouts, the
+    connection cap and the log level from settings, `X-Forwarded-For` added, no `Server`
+    banner, and every error HAProxy answers itself in the envelope."""
     config = re.sub(
         r"(stats socket \S+) mode \d+ level \w+", rf"\1 mode 600 level {h.socket_level}", config
     )
     config = re.sub(r"(?m)^(\s*)maxconn \d+$", rf"\g<1>maxconn {h.maxconn}", config)
+    config = re.sub(r"(?m)^(\s*log \S.* local0) \w+$", rf"\1 {h.log_level}", config)
     config = re.sub(r"(?m)^(\s*)bind \*?:(\d+)$", rf"\g<1>bind {h.bind_host}:\2", config)
     config = re.sub(
         r"(?m)^\s*timeout (client|server|http-request|http-keep-alive) .*\n", "", config

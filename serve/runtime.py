@@ -158,6 +158,7 @@ def hardening(settings: Settings, state: Path) -> Hardening:
         maxconn=settings.haproxy_maxconn,
         socket_level=settings.haproxy_socket_level,
         errors_dir=str(state / "errors"),
+        log_level=settings.haproxy_log_level,
     )
 
 

@@ -27,8 +27,12 @@ time.sleep(300)
 """
 
 
+def hardening_in(directory: Path) -> Hardening:
+    return Hardening("127.0.0.1", 10, 60, 120, 30, 100, "operator", str(directory / "e"), "notice")
+
+
 def test_the_wrapped_binary_dies_with_its_parent(tmp_path: Path) -> None:
-    hardening = Hardening("127.0.0.1", 10, 60, 120, 30, 100, "operator", str(tmp_path / "e"))
+    hardening = hardening_in(tmp_path)
     wrapper = install_wrapper(tmp_path, shutil.which("sleep") or "/bin/sleep", hardening)
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(wrapper)], stdout=subprocess.PIPE, text=True
@@ -52,7 +56,7 @@ def test_a_second_start_in_one_process_wraps_the_real_binary_not_the_wrapper(
 ) -> None:
     """A start leaves its wrapper in RAY_SERVE_HAPROXY_BINARY_PATH, where the next start in the
     same process (a benchmark's second stack) looks for the binary first."""
-    hardening = Hardening("127.0.0.1", 10, 60, 120, 30, 100, "operator", str(tmp_path / "e"))
+    hardening = hardening_in(tmp_path)
     monkeypatch.delenv(HAPROXY_BINARY_ENV, raising=False)
     real = haproxy_binary()
     assert real is not None and not is_wrapper(Path(real))

@@ -5,6 +5,7 @@ import json
 from serve.haproxy import Hardening, error_response, harden
 
 RAY_CONFIG = """global
+    log stderr format raw local0 info
     stats socket /srv/x/admin.sock mode 666 level admin expose-fd listeners
     maxconn 4096
 defaults
@@ -19,7 +20,7 @@ frontend http_frontend
 listen stats
   bind *:8404
 """
-HARDENING = Hardening("127.0.0.1", 10, 60, 120, 30, 2000, "operator", "/srv/x/errors")
+HARDENING = Hardening("127.0.0.1", 10, 60, 120, 30, 2000, "operator", "/srv/x/errors", "notice")
 
 
 def test_socket_is_private_and_side_ports_bind_loopback() -> None:
@@ -37,6 +38,13 @@ def test_timeouts_forwardfor_and_errorfiles_come_from_settings() -> None:
     assert "option forwardfor" in config
     assert "errorfile 502 /srv/x/errors/502.http" in config and "/srv/x/500.http" not in config
     assert "http-response del-header server" in config
+
+
+def test_haproxy_logs_events_not_every_request() -> None:
+    # Ray's HAProxy logs to a file of its own that nothing rotates: a line per request at
+    # `info`. The replicas keep the access log.
+    config = harden(RAY_CONFIG, HARDENING)
+    assert "log stderr format raw local0 notice" in config and "local0 info" not in config
 
 
 def test_error_files_are_the_envelope() -> None:
