@@ -1,5 +1,6 @@
 """The micro-batching client a Serve replica uses to reach the shards: calls bound for one
-shard are coalesced while the previous call to it is in flight and sent as one actor call
+shard are coalesced while the previous calls to it are in flight (two by default,
+`shard_calls_in_flight`) and sent as one actor call
 (DESIGN.md: ~1,750 one-item calls/s against ~144,000 items/s in 100-item batches).
 
 Each kind of operation has a lane of its own to each shard. A call answers when its slowest
@@ -22,12 +23,13 @@ from storage.telemetry import current_carrier
 
 
 class ShardLane:
-    """One shard's queue: at most one call in flight, everything else waits for the next.
-    Each operation travels with its caller's trace context, so the shard's spans join it."""
+    """One shard's queue: at most `in_flight` calls on their way, everything else waits for the
+    next. Each operation travels with its caller's trace context, so the shard's spans join
+    it."""
 
-    def __init__(self, handle: Any, timeout: float) -> None:
+    def __init__(self, handle: Any, timeout: float, in_flight: int) -> None:
         self.handle, self.timeout = handle, timeout
-        self.calls: Coalescer[tuple[Op, dict[str, str]], Any] = Coalescer(self.send)
+        self.calls: Coalescer[tuple[Op, dict[str, str]], Any] = Coalescer(self.send, in_flight)
 
     def submit(self, op: Op) -> asyncio.Future:
         return self.calls.submit((op, current_carrier()))
@@ -54,6 +56,9 @@ class ShardClient:
         shard = shard_index(placement_key(op), len(self.handles))
         lane = self.lanes.get((shard, type(op)))
         if lane is None:
-            timeout = self.settings.shard_call_timeout_seconds
-            lane = self.lanes[shard, type(op)] = ShardLane(self.handles[shard], timeout)
+            s = self.settings
+            lane = ShardLane(
+                self.handles[shard], s.shard_call_timeout_seconds, s.shard_calls_in_flight
+            )
+            self.lanes[shard, type(op)] = lane
         return await lane.submit(op)

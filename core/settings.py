@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     shard_db_pool_size: int = 3
     entity_idle_seconds: float = 600.0
     shard_call_timeout_seconds: float = 10.0
+    # Batches a replica may have on their way to one shard per kind of operation; what arrives
+    # meanwhile waits for the next. With 2, a completion that arrives while a batch waits for
+    # its group commit reaches the shard at once and rides in the next commit, instead of
+    # waiting for the batch ahead to come back first. The load mix at 64 users, 90 s steps,
+    # 1 and 2 alternating (4 runs): completions p95 76 / 88 ms with 1, 59 / 62 ms with 2, at
+    # the same CPU per request (benchmarks/results/load-history.md).
+    shard_calls_in_flight: int = Field(default=2, ge=1, le=16)
     # Attempts per quiz and enrollment: unlimited scored attempts would reveal the key.
     quiz_max_attempts: int = Field(default=3, ge=1, le=100)
 

@@ -22,9 +22,10 @@ class Coalescer(Generic[Item, Result]):
     raised to its own caller only; an exception raised by `send` goes to every caller of the
     batch, and the next batch is sent all the same.
 
-    One batch in flight batches the most, and a call waits for the batch before it: right
-    for a costly round trip (an actor call). A cheap one (Redis) allows a few, so a call
-    rarely waits for another's answer."""
+    One batch in flight batches the most, and a call waits for the batch before it. A second
+    one lets a call go while the batch ahead waits on something the far side batches anyway
+    (the shard's group commit); a cheap round trip (Redis) allows a few, so a call rarely
+    waits for another's answer."""
 
     def __init__(
         self,
