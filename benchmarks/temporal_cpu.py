@@ -41,14 +41,9 @@ from workflows.enrollment.workflow import EnrollmentWorkflow
 CONCURRENT = 16
 
 
-@activity.defn(name="initialize_progress")
-async def initialize_progress(request: EnrollmentRequest) -> None:
-    """Stand-in: the real step is one conditional UPDATE."""
-
-
-@activity.defn(name="activate_enrollment")
-async def activate_enrollment(request: EnrollmentRequest) -> None:
-    """Stand-in: the real step is one conditional UPDATE."""
+@activity.defn(name="set_up_enrollment")
+async def set_up_enrollment(request: EnrollmentRequest) -> None:
+    """Stand-in: the real step is two conditional UPDATEs in one transaction."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ async def measure(
     runs per second and their p50 from start to result."""
     client = await connect_when_up(settings.temporal_address)
     queue = f"bench-{uuid.uuid4().hex}"
-    activities = [initialize_progress, activate_enrollment]
+    activities = [set_up_enrollment]
     async with Worker(
         client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=activities
     ):

@@ -89,7 +89,7 @@ async def test_an_enrollment_trace_reaches_the_workflow_and_the_event_consumers(
         activities = {s.name for s in spans if s.service == "smartcourse-workflows"}
         # Each process exports its spans in its own batches: wait for every span asserted below.
         started = any(s.name == "StartWorkflow:EnrollmentWorkflow" for s in spans)
-        done = len(consumers) >= 2 and "RunActivity:activate_enrollment" in activities and started
+        done = len(consumers) >= 2 and "RunActivity:set_up_enrollment" in activities and started
         return spans if done else None
 
     spans = await poll(followed)

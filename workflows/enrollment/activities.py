@@ -1,7 +1,9 @@
 """EnrollmentWorkflow's activities; each is idempotent (conditional updates).
 
-`update_analytics` and `send_welcome_notification` are no-ops kept registered for runs started
-before the consumers took over both (they replay those steps); remove them with the patch."""
+`set_up_enrollment` is the workflow's one step. The others are kept registered for runs started
+before it (they replay those steps): `initialize_progress` and `activate_enrollment` are its two
+halves, and `update_analytics` and `send_welcome_notification` no-ops since the consumers took
+over both. Remove them with the patches."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,18 +23,26 @@ class EnrollmentActivities:
 
     def all(self) -> list[Callable]:
         return [
+            self.set_up_enrollment,
             self.initialize_progress,
             self.update_analytics,
             self.activate_enrollment,
             self.send_welcome_notification,
         ]
 
+    @activity.defn(name="set_up_enrollment")
+    async def set_up_enrollment(self, request: EnrollmentRequest) -> None:
+        """Progress started and the enrollment active, in one transaction."""
+        async with self.db.unit_of_work() as uow:
+            enrollments = EnrollmentRepository(uow.session)
+            await start_progress(enrollments, request)
+            await activate(enrollments, request)
+            await uow.commit()
+
     @activity.defn(name="initialize_progress")
     async def initialize_progress(self, request: EnrollmentRequest) -> None:
         async with self.db.unit_of_work() as uow:
-            await EnrollmentRepository(uow.session).start_progress(
-                request.enrollment_id, datetime.now(UTC)
-            )
+            await start_progress(EnrollmentRepository(uow.session), request)
             await uow.commit()
 
     @activity.defn(name="update_analytics")
@@ -42,11 +52,19 @@ class EnrollmentActivities:
     @activity.defn(name="activate_enrollment")
     async def activate_enrollment(self, request: EnrollmentRequest) -> None:
         async with self.db.unit_of_work() as uow:
-            await EnrollmentRepository(uow.session).set_status(
-                request.enrollment_id, [EnrollmentStatus.PENDING], EnrollmentStatus.ACTIVE
-            )
+            await activate(EnrollmentRepository(uow.session), request)
             await uow.commit()
 
     @activity.defn(name="send_welcome_notification")
     async def send_welcome_notification(self, request: EnrollmentRequest) -> None:
         """Nothing: the notification consumer welcomes on `enrollment.created`."""
+
+
+async def start_progress(enrollments: EnrollmentRepository, request: EnrollmentRequest) -> None:
+    await enrollments.start_progress(request.enrollment_id, datetime.now(UTC))
+
+
+async def activate(enrollments: EnrollmentRepository, request: EnrollmentRequest) -> None:
+    await enrollments.set_status(
+        request.enrollment_id, [EnrollmentStatus.PENDING], EnrollmentStatus.ACTIVE
+    )
