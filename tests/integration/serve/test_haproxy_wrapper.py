@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from serve.haproxy import Hardening, install_wrapper, is_wrapper
-from serve.runtime import HAPROXY_BINARY_ENV, haproxy_binary
+from core.settings import Settings
+from serve.haproxy import install_wrapper, is_wrapper
+from serve.runtime import HAPROXY_BINARY_ENV, haproxy_binary, hardening
 
 # Starts the wrapper as its child, reports the child's pid once it has become the wrapped
 # binary (past the wrapper's own setup), then waits to be killed.
@@ -27,13 +28,10 @@ time.sleep(300)
 """
 
 
-def hardening_in(directory: Path) -> Hardening:
-    return Hardening("127.0.0.1", 10, 60, 120, 30, 100, "operator", str(directory / "e"), "notice")
-
-
 def test_the_wrapped_binary_dies_with_its_parent(tmp_path: Path) -> None:
-    hardening = hardening_in(tmp_path)
-    wrapper = install_wrapper(tmp_path, shutil.which("sleep") or "/bin/sleep", hardening)
+    wrapper = install_wrapper(
+        tmp_path, shutil.which("sleep") or "/bin/sleep", hardening(Settings(), tmp_path)
+    )
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(wrapper)], stdout=subprocess.PIPE, text=True
     )
@@ -56,11 +54,10 @@ def test_a_second_start_in_one_process_wraps_the_real_binary_not_the_wrapper(
 ) -> None:
     """A start leaves its wrapper in RAY_SERVE_HAPROXY_BINARY_PATH, where the next start in the
     same process (a benchmark's second stack) looks for the binary first."""
-    hardening = hardening_in(tmp_path)
     monkeypatch.delenv(HAPROXY_BINARY_ENV, raising=False)
     real = haproxy_binary()
     assert real is not None and not is_wrapper(Path(real))
-    wrapper = install_wrapper(tmp_path, real, hardening)
+    wrapper = install_wrapper(tmp_path, real, hardening(Settings(), tmp_path))
     monkeypatch.setenv(HAPROXY_BINARY_ENV, str(wrapper))
     assert is_wrapper(wrapper)
     assert haproxy_binary() == real
