@@ -5,7 +5,7 @@ before it (they replay those steps): `initialize_progress` and `activate_enrollm
 halves, and `update_analytics` and `send_welcome_notification` no-ops since the consumers took
 over both. Remove them with the patches."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -15,6 +15,9 @@ from core.status import EnrollmentStatus
 from storage.db import Database
 from storage.repositories.enrollment import EnrollmentRepository
 from storage.temporal import EnrollmentRequest
+
+# One write of a setup, on the transaction's repository.
+Step = Callable[[EnrollmentRepository, EnrollmentRequest], Awaitable[None]]
 
 
 class EnrollmentActivities:
@@ -33,17 +36,11 @@ class EnrollmentActivities:
     @activity.defn(name="set_up_enrollment")
     async def set_up_enrollment(self, request: EnrollmentRequest) -> None:
         """Progress started and the enrollment active, in one transaction."""
-        async with self.db.unit_of_work() as uow:
-            enrollments = EnrollmentRepository(uow.session)
-            await start_progress(enrollments, request)
-            await activate(enrollments, request)
-            await uow.commit()
+        await self.in_one_transaction(request, start_progress, activate)
 
     @activity.defn(name="initialize_progress")
     async def initialize_progress(self, request: EnrollmentRequest) -> None:
-        async with self.db.unit_of_work() as uow:
-            await start_progress(EnrollmentRepository(uow.session), request)
-            await uow.commit()
+        await self.in_one_transaction(request, start_progress)
 
     @activity.defn(name="update_analytics")
     async def update_analytics(self, request: EnrollmentRequest) -> None:
@@ -51,13 +48,18 @@ class EnrollmentActivities:
 
     @activity.defn(name="activate_enrollment")
     async def activate_enrollment(self, request: EnrollmentRequest) -> None:
-        async with self.db.unit_of_work() as uow:
-            await activate(EnrollmentRepository(uow.session), request)
-            await uow.commit()
+        await self.in_one_transaction(request, activate)
 
     @activity.defn(name="send_welcome_notification")
     async def send_welcome_notification(self, request: EnrollmentRequest) -> None:
         """Nothing: the notification consumer welcomes on `enrollment.created`."""
+
+    async def in_one_transaction(self, request: EnrollmentRequest, *steps: Step) -> None:
+        async with self.db.unit_of_work() as uow:
+            enrollments = EnrollmentRepository(uow.session)
+            for step in steps:
+                await step(enrollments, request)
+            await uow.commit()
 
 
 async def start_progress(enrollments: EnrollmentRepository, request: EnrollmentRequest) -> None:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
 # What runs started before setting up was one step ran; they replay these.
 STEPS = (EnrollmentActivities.initialize_progress, EnrollmentActivities.activate_enrollment)
+# And what runs started before the events became the only path ran.
 OLD_STEPS = (
     EnrollmentActivities.initialize_progress,
     EnrollmentActivities.update_analytics,
