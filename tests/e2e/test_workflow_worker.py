@@ -1,5 +1,6 @@
-"""The Temporal worker dies while a course is being published: the workflow waits durably in
-Temporal and finishes, once, when the system brings the worker back."""
+"""The Temporal worker dies: a course being published waits durably in Temporal and finishes,
+once, when the system brings the worker back; an enrollment made meanwhile is accepted, and set
+up then."""
 
 import asyncio
 
@@ -13,7 +14,13 @@ from actors.pool import NAMESPACE, ensure_actors
 from storage.temporal import connect
 from tests.conftest import System
 from tests.e2e.accounts import account
-from tests.e2e.catalog import draft_course, poll, wait_for_status
+from tests.e2e.catalog import (
+    active_enrollment,
+    draft_course,
+    poll,
+    published_course,
+    wait_for_status,
+)
 
 
 async def test_publish_finishes_after_the_worker_is_killed_and_restarted(
@@ -50,3 +57,24 @@ async def test_publish_finishes_after_the_worker_is_killed_and_restarted(
         return runs if runs and WorkflowExecutionStatus.RUNNING not in runs else []
 
     assert await poll(closed_runs) == [WorkflowExecutionStatus.COMPLETED]
+
+
+async def test_an_enrollment_is_accepted_while_the_worker_host_is_gone_and_set_up_on_its_return(
+    client: httpx.AsyncClient, system: System
+) -> None:
+    owner, student = await account(system.settings, "instructor"), await account(system.settings)
+    course = await published_course(client, owner)
+    ray.kill(ray.get_actor(WORKER_HOST, namespace=NAMESPACE), no_restart=True)
+
+    answer = await client.post(
+        "/enrollments", json={"course_id": course["id"]}, headers=student.headers
+    )
+    assert answer.status_code == 202, answer.text
+    temporal = await connect(system.settings)
+    handle = temporal.get_workflow_handle(answer.json()["workflow_id"])
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+    await asyncio.to_thread(ensure_actors, system.settings)
+    enrollment = await active_enrollment(client, student, course["id"])
+    assert enrollment["id"] == answer.json()["enrollment_id"]
+    assert await handle.result() == "active"
