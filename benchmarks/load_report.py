@@ -32,9 +32,11 @@ class Step:
     seconds: int
     rows: list[dict[str, str]]
     failures: list[dict[str, str]] = field(default_factory=list)
-    # CPU seconds per process label during the step, and the share of the machine's CPU the
-    # hypervisor took (benchmarks/cpu.py).
+    # CPU seconds per process label during the step, the seconds its threads waited for a CPU,
+    # and the share of the machine's CPU the hypervisor took (benchmarks/cpu.py).
     cpu: dict[str, float] = field(default_factory=dict)
+    waited: dict[str, float] = field(default_factory=dict)
+    threads_waiting: float = 0.0  # on average over the step
     steal: float = 0.0
 
     def figure(self, column: str, name: str = "Aggregated") -> float:
@@ -254,17 +256,21 @@ def cpu_table(result: LoadResult) -> list[str]:
             continue
         step = steps[-1]
         per_request = {name: 1000 * s / step.requests for name, s in step.cpu.items()}
+        waited = {name: 1000 * s / step.requests for name, s in step.waited.items()}
         total = sum(per_request.values())
         lines += [
             "",
             f"CPU per request, {target} at {step.users} users: **{total:.2f} ms** in all "
             "(the machine's processes, locust included; the hypervisor took "
-            f"{step.steal:.1%} of the machine's CPU time in the step, as steal):",
+            f"{step.steal:.1%} of the machine's CPU time in the step, as steal). Beside it, how "
+            f"long the threads of each were runnable but waiting for a CPU: "
+            f"{sum(waited.values()):.2f} ms per request in all, {step.threads_waiting:.1f} threads "
+            "waiting on average (locust, which ends with the step, is not counted):",
             "",
-            "| process | CPU ms per request |",
-            "|---|---|",
+            "| process | CPU ms per request | waited for a CPU, ms per request |",
+            "|---|---|---|",
             *(
-                f"| {name} | {ms:.2f} |"
+                f"| {name} | {ms:.2f} | " + (f"{waited[name]:.2f} |" if name in waited else " |")
                 for name, ms in sorted(per_request.items(), key=lambda item: -item[1])
             ),
         ]

@@ -354,13 +354,18 @@ def cpu_report(usage: dict[str, tuple[CpuUsage, CpuUsage]], peaks: dict[str, Run
             f"{target}: during the peak the {during.cores} cores were {during.busy_share:.0%} "
             f"busy, {during.busy_seconds * per:.2f} CPU ms per completion; with the wait after "
             f"it, {spent.busy_share:.0%} busy and {spent.busy_seconds * per:.2f} CPU ms per "
-            f"completion in all; the hypervisor took {spent.steal_share:.1%} (steal).",
+            f"completion in all; the hypervisor took {spent.steal_share:.1%} (steal). During "
+            f"the peak {during.threads_waiting:.1f} threads were waiting for a CPU on average "
+            f"({spent.threads_waiting:.1f} with the wait after it).",
             "",
-            "| process | CPU ms per completion | share of the busy CPU |",
-            "|---|---|---|",
+            "| process | CPU ms per completion | share of the busy CPU | waited for a CPU, ms "
+            "per completion |",
+            "|---|---|---|---|",
         ]
+        waited = spent.waiting_by_process
         lines += [
-            f"| `{name}` | {seconds * per:.2f} | {seconds / spent.busy_seconds:.0%} |"
+            f"| `{name}` | {seconds * per:.2f} | {seconds / spent.busy_seconds:.0%} | "
+            + (f"{waited[name] * per:.2f} |" if name in waited else " |")
             for name, seconds in spent.by_process.items()
             if spent.busy_seconds
         ]

@@ -36,6 +36,7 @@ from benchmarks.cpu import label
         ("postgres", ["postgres: 15/main: postgres smartcourse 127.0.0.1(5) idle"], "postgres"),
         ("tansu", ["/venv/lib/calfkit/bin/tansu", "broker"], "tansu"),
         ("kworker/0:1", [], "kworker/0:1"),
+        ("kworker/u8:0-writeback", [], "kworker/u8:0"),
     ],
 )
 def test_a_process_is_named_after_what_it_runs(
