@@ -114,7 +114,7 @@ def waited_ns(pid: int) -> dict[int, int]:
 
 
 def cpu_seconds() -> dict[int, Spent]:
-    """Every process's label, CPU seconds and waiting seconds so far."""
+    """Every process's label, CPU seconds and its threads' waits for a CPU so far."""
     seen = {}
     for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
         times = process.info["cpu_times"]

@@ -75,7 +75,6 @@ def run_step(step: Step, host: str, work: Path, index: int, out: Path) -> Step:
         subprocess.run(command, env=env, check=False, stdout=output, stderr=subprocess.STDOUT)
     step.cpu, step.steal = spent.by_process, spent.steal_share
     step.waited, step.threads_waiting = spent.waiting_by_process, spent.threads_waiting
-    step.threads_waiting = spent.threads_waiting
     step.rows = locust_stats(prefix)
     step.failures = locust_stats(prefix, "failures")
     return step
