@@ -1,4 +1,5 @@
-"""The reports' shares of the machine: busy and stolen CPU over all cores of the block."""
+"""The reports' shares of the machine: busy and stolen CPU over all cores of the block, and the
+threads' waits for a CPU."""
 
 import os
 import subprocess
