@@ -3,13 +3,14 @@ the local stack starts it and for the alternatives weighed (issue 14).
 
 Each round starts a fresh server (the stack's own `temporal_command`, or a variant of it), runs
 the real EnrollmentWorkflow with stand-in activities of the same names (no database: this
-measures the engine, not the steps' SQL), and times `--workflows` runs, 16 at a time, from
-start to result. The server's CPU comes from /proc, the starter's and worker's (one process
-here) from getrusage. Configurations alternate round by round, so a noisy machine (the steal
-time is reported) weighs on each alike; the report gives each one's median.
+measures the engine, not the steps' SQL), and times `--workflows` runs from start to result:
+16 at a time, or started at a steady rate, as enrollments arrive under the load mix (about 8 a
+second at 64-128 users). The server's CPU comes from /proc, the starter's and worker's (one
+process here) from getrusage. Configurations alternate round by round, so a noisy machine (the
+steal time is reported) weighs on each alike; the report gives each one's median.
 
 `python -m benchmarks.temporal_cpu [--rounds 3] [--workflows 300] [--report
-benchmarks/results/temporal.md]` (about two minutes; not part of any test run).
+benchmarks/results/temporal.md]` (about four minutes; not part of any test run).
 """
 
 import argparse
@@ -51,6 +52,7 @@ class Configuration:
     name: str
     wal: bool
     eager: bool  # the starter shares the worker's client, so the first task comes back inline
+    per_second: float | None = None  # started at this rate; None: 16 at a time
 
     def __str__(self) -> str:
         return self.name
@@ -60,6 +62,7 @@ CONFIGURATIONS = (
     Configuration("rollback journal (SQLite's default; before)", wal=False, eager=False),
     Configuration("write-ahead log (the stack now)", wal=True, eager=False),
     Configuration("write-ahead log + eager start (not adopted)", wal=True, eager=True),
+    Configuration("write-ahead log, 8 started a second", wal=True, eager=False, per_second=8),
 )
 
 
@@ -106,10 +109,10 @@ async def measure(
     async with Worker(
         client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=activities
     ):
-        await run_workflows(client, queue, 1, configuration.eager)  # warm
+        await run_workflows(client, queue, 1, configuration)  # warm
         server_before, worker_before = sum(server.cpu_times()[:2]), own_cpu()
         started = time.perf_counter()
-        times = await run_workflows(client, queue, workflows, configuration.eager)
+        times = await run_workflows(client, queue, workflows, configuration)
         elapsed = time.perf_counter() - started
         server_spent = sum(server.cpu_times()[:2]) - server_before
         worker_spent = own_cpu() - worker_before
@@ -132,7 +135,9 @@ async def connect_when_up(address: str) -> Client:
             await asyncio.sleep(0.2)
 
 
-async def run_workflows(client: Client, queue: str, count: int, eager: bool) -> list[float]:
+async def run_workflows(
+    client: Client, queue: str, count: int, configuration: Configuration
+) -> list[float]:
     slots, times = asyncio.Semaphore(CONCURRENT), []
 
     async def one(n: int) -> None:
@@ -143,12 +148,19 @@ async def run_workflows(client: Client, queue: str, count: int, eager: bool) -> 
                 EnrollmentRequest(n, n, n),
                 id=f"bench-{uuid.uuid4().hex}",
                 task_queue=queue,
-                request_eager_start=eager,
+                request_eager_start=configuration.eager,
             )
             await handle.result()
             times.append(time.perf_counter() - started)
 
-    await asyncio.gather(*(one(n) for n in range(count)))
+    if configuration.per_second is None:
+        await asyncio.gather(*(one(n) for n in range(count)))
+        return times
+    runs, first, gap = [], time.perf_counter(), 1 / configuration.per_second
+    for n in range(count):
+        runs.append(asyncio.create_task(one(n)))
+        await asyncio.sleep(max(0.0, first + (n + 1) * gap - time.perf_counter()))
+    await asyncio.gather(*runs)
     return times
 
 
@@ -160,7 +172,8 @@ def report(
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python -m benchmarks.temporal_cpu` "
         f"on {machine()}; {len(next(iter(results.values())))} rounds of {workflows:,} "
-        f"EnrollmentWorkflow runs per configuration, {CONCURRENT} at a time, configurations "
+        f"EnrollmentWorkflow runs per configuration, {CONCURRENT} at a time unless the "
+        "configuration names a rate, configurations "
         f"alternating; the hypervisor took {steal:.0%} of the machine's CPU time (steal) "
         "during the run. Stand-in activities: the engine's cost, not the steps' SQL.",
         "",
@@ -176,12 +189,14 @@ def report(
         )
     lines += [
         "",
-        "Medians over the rounds. Eager start needs the starter and the worker in one process. "
-        "Here that would mean the gateway starting each enrollment through the worker host: a "
-        "Ray call per enrollment, and enrolling would then depend on the worker host being up. "
-        "The server CPU it saves is the difference between the last two rows; at the load mix's "
-        "4 % enrollments that is a fraction of a millisecond per request, so it is not adopted "
-        "yet.",
+        "Medians over the rounds. At a steady 8 a second, as under the load mix, each run costs "
+        "the server more than in bursts of 16 (benchmarks/results/load-history.md, 2026-12-07 "
+        "11:55-12:10, has where its CPU goes at that rate). Eager start needs the starter and "
+        "the worker in one process. Here that would mean the gateway starting each enrollment "
+        "through the worker host: a Ray call per enrollment, and enrolling would then depend on "
+        "the worker host being up. The server CPU it saves is the difference between the second "
+        "and third rows; at the load mix's 4 % enrollments that is a fraction of a millisecond "
+        "per request, so it is not adopted yet.",
     ]
     return "\n".join(lines) + "\n"
 

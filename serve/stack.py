@@ -111,8 +111,8 @@ class LocalStack:
         # A file even when ephemeral (in a temporary folder then): a restarted Temporal must
         # still know the workflows that were running. Write-ahead logging keeps each commit
         # durable with one sync of the log; SQLite's default rollback journal syncs the database
-        # and its journal on every commit: 30.1 -> 21.2 ms of the server's CPU per enrollment
-        # workflow (benchmarks/results/temporal.md).
+        # and its journal on every commit. The log costs the server about 30 % less CPU per
+        # enrollment workflow (benchmarks/results/temporal.md).
         return [*temporal, "--db-filename", str(self.data_dir / "temporal.db"), *TEMPORAL_WAL]
 
     def commands(self) -> dict[str, list[str]]:
