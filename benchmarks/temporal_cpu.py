@@ -190,8 +190,8 @@ def report(
     lines += [
         "",
         "Medians over the rounds. At a steady 8 a second, as under the load mix, each run costs "
-        "the server more than in bursts of 16 (benchmarks/results/load-history.md, 2026-12-07 "
-        "11:35-12:10, has where its CPU goes at that rate). Eager start needs the starter and "
+        "the server more than in bursts of 16 (`python -m benchmarks.temporal_profile` gives "
+        "where its CPU goes at that rate). Eager start needs the starter and "
         "the worker in one process. Here that would mean the gateway starting each enrollment "
         "through the worker host: a Ray call per enrollment, and enrolling would then depend on "
         "the worker host being up. The server CPU it saves is the difference between the second "
