@@ -22,9 +22,12 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 from temporalio import activity
@@ -81,21 +84,35 @@ def server_command(settings: Settings, data_dir: Path, wal: bool) -> list[str]:
     return command[:at] + command[at + len(TEMPORAL_WAL) :]
 
 
-def one_round(configuration: Configuration, workflows: int) -> dict[str, float]:
-    """One fresh server of `configuration` on free ports, measured over `workflows` runs."""
+class Server(NamedTuple):
+    settings: Settings  # its address
+    process: psutil.Process
+    data_dir: Path  # its database, removed with it
+
+
+@contextmanager
+def fresh_server(wal: bool) -> Iterator[Server]:
+    """The stack's Temporal server (`wal`: as the stack starts it, or without the write-ahead
+    log) on free ports and an empty database, stopped and removed after the block."""
     settings = Settings(temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=free_port())
     data_dir = Path(tempfile.mkdtemp())
-    server = subprocess.Popen(
-        server_command(settings, data_dir, configuration.wal),
+    process = subprocess.Popen(
+        server_command(settings, data_dir, wal),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        return asyncio.run(measure(settings, psutil.Process(server.pid), configuration, workflows))
+        yield Server(settings, psutil.Process(process.pid), data_dir)
     finally:
-        server.terminate()
-        server.wait(30)
+        process.terminate()
+        process.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def one_round(configuration: Configuration, workflows: int) -> dict[str, float]:
+    """One fresh server of `configuration`, measured over `workflows` runs."""
+    with fresh_server(configuration.wal) as server:
+        return asyncio.run(measure(server.settings, server.process, configuration, workflows))
 
 
 async def measure(

@@ -19,19 +19,14 @@ import bisect
 import shutil
 import struct
 import subprocess
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
-
 from benchmarks.machine import machine, python_speed
-from benchmarks.temporal_cpu import CONFIGURATIONS, measure, server_command
-from core.settings import Settings
-from serve.processes import free_port
+from benchmarks.temporal_cpu import CONFIGURATIONS, Server, fresh_server, measure
 from serve.stack import venv_binary
 
 KERNEL = "[kernel]"
@@ -157,36 +152,23 @@ def frame_name(line: str, functions: GoFunctions) -> str:
 
 def profile(seconds: float) -> tuple[Samples, dict[str, float]]:
     """Sample the server for `seconds` of a paced round; the round's own figures beside."""
-    settings = Settings(temporal_address=f"127.0.0.1:{free_port()}", temporal_ui_port=free_port())
-    data_dir = Path(tempfile.mkdtemp())
-    recording = data_dir / "perf.data"
-    server = subprocess.Popen(
-        server_command(settings, data_dir, wal=True),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with fresh_server(wal=True) as server:
+        recording = server.data_dir / "perf.data"
         workflows = int(PACED.per_second * (seconds + 10))  # the recording sits inside the round
-        perf = ["perf", "record", "-F", "499", "-g", "-o", str(recording), "-p", str(server.pid)]
-        perf += ["--", "sleep", str(seconds)]
-        figures = asyncio.run(record_round(settings, server.pid, workflows, perf))
+        perf = ["perf", "record", "-F", "499", "-g", "-o", str(recording)]
+        perf += ["-p", str(server.process.pid), "--", "sleep", str(seconds)]
+        figures = asyncio.run(record_round(server, workflows, perf))
         script = subprocess.run(
             ["perf", "script", "-i", str(recording), "-F", "ip,sym,dso"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-    finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(data_dir, ignore_errors=True)
     samples = count_samples(script, GoFunctions(Path(venv_binary("temporal")).resolve()))
     return samples, figures
 
 
-async def record_round(
-    settings: Settings, pid: int, workflows: int, perf: list[str]
-) -> dict[str, float]:
+async def record_round(server: Server, workflows: int, perf: list[str]) -> dict[str, float]:
     """A paced round, with `perf` started 5 s into it (the worker warm, the rate steady)."""
 
     async def sample() -> None:
@@ -198,7 +180,7 @@ async def record_round(
             raise RuntimeError(f"perf record exited with {recorder.returncode}")
 
     sampler = asyncio.create_task(sample())
-    figures = await measure(settings, psutil.Process(pid), PACED, workflows)
+    figures = await measure(server.settings, server.process, PACED, workflows)
     await sampler
     return figures
 
