@@ -162,7 +162,7 @@ class Shard:
         limit = self.settings.quiz_max_attempts
         number = student.attempt_number(enrollment, op.lesson_id, limit)
         key = (enrollment.id, op.lesson_id)
-        student.begin_attempt(key)
+        student.begin_attempt(key, number)
         before = student.done_or_pending(enrollment)
         attempt = (op.lesson_id, number, op.answers)
         change, events = quiz_attempt(enrollment, structure, before, attempt, result)
@@ -172,7 +172,7 @@ class Shard:
             else:
                 await self.committer.submit(change, events)
         finally:
-            student.end_attempt(key)
+            student.end_attempt(key, number)
         return {
             "score": result.score,
             "passed": result.passed,

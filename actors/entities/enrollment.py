@@ -36,10 +36,11 @@ from core.status import EnrollmentStatus
 @dataclass(slots=True)
 class InFlight:
     """What a student has on its way to the database: the lessons whose commit is in flight
-    (by enrollment, and each one's future by (enrollment, lesson)) and the quiz attempts."""
+    (by enrollment, and each one's future by (enrollment, lesson)) and the numbers of the quiz
+    attempts (by (enrollment, lesson))."""
 
     pending: dict[int, set[int]] = field(default_factory=dict)
-    attempts: dict[tuple[int, int], int] = field(default_factory=dict)
+    attempts: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     commits: dict[tuple[int, int], asyncio.Future] = field(default_factory=dict)
 
     @property
@@ -96,16 +97,17 @@ class StudentEntity:
         del flight.commits[key]
         self.settle()
 
-    def attempts_in_flight(self, key: tuple[int, int]) -> int:
-        return self.flight.attempts.get(key, 0) if self.flight else 0
+    def last_attempt_in_flight(self, key: tuple[int, int]) -> int:
+        """The highest number of the attempts in flight at quiz `key[1]` (0: none)."""
+        numbers = self.flight.attempts.get(key) if self.flight else None
+        return max(numbers) if numbers else 0
 
-    def begin_attempt(self, key: tuple[int, int]) -> None:
-        attempts = self.in_flight().attempts
-        attempts[key] = attempts.get(key, 0) + 1
+    def begin_attempt(self, key: tuple[int, int], number: int) -> None:
+        self.in_flight().attempts.setdefault(key, []).append(number)
 
-    def end_attempt(self, key: tuple[int, int]) -> None:
+    def end_attempt(self, key: tuple[int, int], number: int) -> None:
         attempts = self.in_flight().attempts
-        attempts[key] -= 1
+        attempts[key].remove(number)
         if not attempts[key]:
             del attempts[key]
         self.settle()
@@ -125,9 +127,11 @@ class StudentEntity:
         return set(enrollment.completed) | self.pending_lessons(enrollment.id)
 
     def attempt_number(self, enrollment: EnrollmentState, lesson_id: int, limit: int) -> int:
-        """The next attempt at the quiz, counting those in flight; Conflict past `limit`."""
-        in_flight = self.attempts_in_flight((enrollment.id, lesson_id))
-        return next_attempt(enrollment.attempts(lesson_id) + in_flight, limit)
+        """The next attempt at the quiz after those stored and those in flight; Conflict past
+        `limit`. An attempt is stored (applied) before its caller ends it, so it is counted by
+        its number, once, not once stored and once more in flight."""
+        in_flight = self.last_attempt_in_flight((enrollment.id, lesson_id))
+        return next_attempt(max(enrollment.attempts(lesson_id), in_flight), limit)
 
 
 def awaits_outside_change(enrollment: EnrollmentState) -> bool:

@@ -27,14 +27,27 @@ def enrollment(status: str = "active") -> EnrollmentState:
 def test_attempts_in_flight_count_against_the_limit() -> None:
     student, state = StudentEntity(3), enrollment()
     state.record_attempt(11, 1, 0)
-    student.begin_attempt((state.id, 11))
+    student.begin_attempt((state.id, 11), 2)
     assert student.attempt_number(state, 11, 3) == 3
-    student.begin_attempt((state.id, 11))
+    student.begin_attempt((state.id, 11), 3)
     with pytest.raises(Conflict):
         student.attempt_number(state, 11, 3)
-    student.end_attempt((state.id, 11))
-    student.end_attempt((state.id, 11))
+    student.end_attempt((state.id, 11), 2)
+    student.end_attempt((state.id, 11), 3)
     assert not student.busy and student.flight is None
+
+
+def test_an_attempt_stored_but_not_yet_answered_counts_once() -> None:
+    # Between the group commit applying an attempt and its caller being answered (the Redis
+    # snapshot is awaited in between), the attempt is both stored and in flight.
+    student, state = StudentEntity(3), enrollment()
+    for number in (1, 2):
+        student.begin_attempt((state.id, 11), student.attempt_number(state, 11, 3))
+        state.record_attempt(11, number, 0)
+    assert student.attempt_number(state, 11, 3) == 3
+    student.begin_attempt((state.id, 11), 3)
+    with pytest.raises(Conflict):
+        student.attempt_number(state, 11, 3)
 
 
 def test_a_passed_quiz_completes_its_lesson_and_a_failed_one_only_records() -> None:
